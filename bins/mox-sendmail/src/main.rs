@@ -1,0 +1,4 @@
+//! `mox-sendmail` (being built).
+#![forbid(unsafe_code)]
+
+fn main() {}

@@ -1,0 +1,4 @@
+//! The `mox` command (being built).
+#![forbid(unsafe_code)]
+
+fn main() {}

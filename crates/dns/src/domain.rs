@@ -1,0 +1,371 @@
+//! Validated DNS names in both their Unicode and ASCII (IDNA) forms.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
+
+/// The longest name, in ASCII without the trailing root dot (RFC 1035 §2.3.4: 255 octets on the
+/// wire, which is 253 characters in presentation form).
+pub const MAX_NAME_LENGTH: usize = 253;
+/// The longest label (RFC 1035 §2.3.4).
+pub const MAX_LABEL_LENGTH: usize = 63;
+
+/// A DNS name that is known to be valid, held in both its ASCII form (with IDNA A-labels, as sent
+/// on the wire) and its Unicode form (with U-labels, as shown to people).
+///
+/// Both forms are lowercased and have no trailing dot. Labels may contain letters, digits, hyphens
+/// and underscores, so service names such as `_dmarc.example.com` and `s1._domainkey.example.com`
+/// are domains too. Equality, ordering and hashing use the ASCII form.
+///
+/// ```
+/// let d = dns::Domain::parse("Bücher.Example.")?;
+/// assert_eq!(d.ascii(), "xn--bcher-kva.example");
+/// assert_eq!(d.unicode(), "bücher.example");
+/// assert_eq!(d.to_string(), "bücher.example");
+/// # Ok::<(), dns::DomainError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Domain {
+    ascii: Box<str>,
+    // Equal to `ascii` for names without A-labels; kept separately so Display needs no work.
+    unicode: Box<str>,
+}
+
+/// Why a string is not a valid domain.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DomainError {
+    /// The name is empty (or just the root dot).
+    #[error("empty domain name")]
+    Empty,
+    /// Two dots in a row, or a leading dot.
+    #[error("empty label at position {position} in {name:?}")]
+    EmptyLabel {
+        /// The name as given.
+        name: String,
+        /// Byte offset of the empty label.
+        position: usize,
+    },
+    /// A label longer than 63 octets.
+    #[error("label {label:?} is {length} octets long, the limit is 63")]
+    LabelTooLong {
+        /// The offending label, in ASCII form.
+        label: String,
+        /// Its length in octets.
+        length: usize,
+    },
+    /// The ASCII form is longer than 253 characters.
+    #[error("name is {length} octets long, the limit is 253")]
+    NameTooLong {
+        /// Length of the ASCII form.
+        length: usize,
+    },
+    /// A character that cannot appear in a domain name.
+    #[error("invalid character {character:?} at position {position} in {name:?}")]
+    InvalidCharacter {
+        /// The name as given.
+        name: String,
+        /// The character.
+        character: char,
+        /// Byte offset of the character.
+        position: usize,
+    },
+    /// The internationalized name could not be converted by IDNA (UTS #46), or an `xn--` label
+    /// is not valid Punycode.
+    #[error("invalid internationalized domain name {name:?}")]
+    Idna {
+        /// The name as given.
+        name: String,
+    },
+}
+
+impl Domain {
+    /// Parses a name in Unicode or ASCII form. Case is folded, one trailing dot (the root) is
+    /// removed, and IDNA (UTS #46 nontransitional processing) maps Unicode to A-labels.
+    pub fn parse(name: &str) -> Result<Domain, DomainError> {
+        let trimmed = name.strip_suffix('.').unwrap_or(name);
+        if trimmed.is_empty() {
+            return Err(DomainError::Empty);
+        }
+        let ascii: Cow<'_, str> = if trimmed.is_ascii() {
+            check_ascii_name(name, trimmed)?;
+            Cow::Owned(trimmed.to_ascii_lowercase())
+        } else {
+            let converted = Uts46::new()
+                .to_ascii(
+                    trimmed.as_bytes(),
+                    AsciiDenyList::EMPTY,
+                    Hyphens::Allow,
+                    DnsLength::Ignore,
+                )
+                .map_err(|_| DomainError::Idna { name: name.to_string() })?;
+            check_ascii_name(name, &converted)?;
+            converted
+        };
+        let unicode = if ascii.split('.').any(|label| label.starts_with("xn--")) {
+            let (unicode, result) =
+                Uts46::new().to_unicode(ascii.as_bytes(), AsciiDenyList::EMPTY, Hyphens::Allow);
+            if result.is_err() {
+                return Err(DomainError::Idna { name: name.to_string() });
+            }
+            unicode.into_owned().into_boxed_str()
+        } else {
+            ascii.clone().into_owned().into_boxed_str()
+        };
+        Ok(Domain { ascii: ascii.into_owned().into_boxed_str(), unicode })
+    }
+
+    /// The name for a reverse (PTR) lookup of `ip`: `4.3.2.1.in-addr.arpa` for `1.2.3.4`, or the
+    /// 32 reversed nibbles under `ip6.arpa` for IPv6 (RFC 3596 §2.5).
+    pub fn reverse_lookup_name(ip: IpAddr) -> Domain {
+        let zone = match ip {
+            IpAddr::V4(_) => "in-addr.arpa",
+            IpAddr::V6(_) => "ip6.arpa",
+        };
+        let name = format!("{}.{zone}", reversed_ip_labels(ip));
+        Domain { unicode: name.clone().into_boxed_str(), ascii: name.into_boxed_str() }
+    }
+
+    /// The ASCII form with A-labels (`xn--...`), as used on the wire and in most headers.
+    pub fn ascii(&self) -> &str {
+        &self.ascii
+    }
+
+    /// The Unicode form with U-labels, as shown to people.
+    pub fn unicode(&self) -> &str {
+        &self.unicode
+    }
+
+    /// Whether the name has internationalized labels, i.e. its Unicode and ASCII forms differ.
+    pub fn is_internationalized(&self) -> bool {
+        self.ascii != self.unicode
+    }
+
+    /// The ASCII labels from left to right.
+    pub fn labels(&self) -> impl DoubleEndedIterator<Item = &str> {
+        self.ascii.split('.')
+    }
+
+    /// The name with its leftmost label removed, or `None` for a single-label name.
+    pub fn parent(&self) -> Option<Domain> {
+        let (_, ascii) = self.ascii.split_once('.')?;
+        let unicode = self.unicode.split_once('.').map_or(ascii, |(_, rest)| rest);
+        Some(Domain { ascii: ascii.into(), unicode: unicode.into() })
+    }
+
+    /// Whether `self` equals `other` or lies below it: `a.b.example` is within `example`, but
+    /// `notexample` is not.
+    pub fn is_within(&self, other: &Domain) -> bool {
+        self.ascii == other.ascii
+            || (self.ascii.len() > other.ascii.len()
+                && self.ascii.ends_with(&*other.ascii)
+                && self.ascii.as_bytes()[self.ascii.len() - other.ascii.len() - 1] == b'.')
+    }
+
+    /// A name with `prefix` (one or more labels, such as `_dmarc` or `sel._domainkey`) put in
+    /// front of this one.
+    pub fn with_prefix(&self, prefix: &str) -> Result<Domain, DomainError> {
+        Domain::parse(&format!("{prefix}.{}", self.ascii))
+    }
+}
+
+/// The labels of `ip` in reverse order, without a zone: `4.3.2.1` for `1.2.3.4`, and 32
+/// dot-separated nibbles for IPv6. DNS blocklists (RFC 5782 §2.1) and reverse DNS use these.
+pub fn reversed_ip_labels(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            format!("{d}.{c}.{b}.{a}")
+        }
+        IpAddr::V6(v6) => {
+            let mut out = String::with_capacity(63);
+            for byte in v6.octets().iter().rev() {
+                for nibble in [byte & 0x0f, byte >> 4] {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+                }
+            }
+            out
+        }
+    }
+}
+
+fn check_ascii_name(original: &str, name: &str) -> Result<(), DomainError> {
+    if name.len() > MAX_NAME_LENGTH {
+        return Err(DomainError::NameTooLong { length: name.len() });
+    }
+    let mut start = 0;
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Err(DomainError::EmptyLabel { name: original.to_string(), position: start });
+        }
+        if label.len() > MAX_LABEL_LENGTH {
+            return Err(DomainError::LabelTooLong {
+                label: label.to_string(),
+                length: label.len(),
+            });
+        }
+        if let Some((offset, character)) = label
+            .char_indices()
+            .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        {
+            return Err(DomainError::InvalidCharacter {
+                name: original.to_string(),
+                character,
+                position: start + offset,
+            });
+        }
+        start += label.len() + 1;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Domain {
+    /// Writes the Unicode form.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.unicode)
+    }
+}
+
+impl fmt::Debug for Domain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_internationalized() {
+            write!(f, "Domain({:?} / {:?})", self.unicode, self.ascii)
+        } else {
+            write!(f, "Domain({:?})", self.ascii)
+        }
+    }
+}
+
+impl FromStr for Domain {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Domain::parse(s)
+    }
+}
+
+impl TryFrom<&str> for Domain {
+    type Error = DomainError;
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        Domain::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Domain {
+        match Domain::parse(s) {
+            Ok(d) => d,
+            Err(e) => panic!("{s:?}: {e}"),
+        }
+    }
+
+    #[test]
+    fn ascii_names_are_lowercased_without_root_dot() {
+        let d = parse("Mail.Example.COM.");
+        assert_eq!(d.ascii(), "mail.example.com");
+        assert_eq!(d.unicode(), "mail.example.com");
+        assert!(!d.is_internationalized());
+        assert_eq!(d, parse("mail.example.com"));
+    }
+
+    #[test]
+    fn unicode_and_punycode_forms_agree() {
+        let from_unicode = parse("ÉXAMPLE.münchen.de");
+        let from_ascii = parse("xn--xample-9ua.xn--mnchen-3ya.de");
+        assert_eq!(from_unicode, from_ascii);
+        assert_eq!(from_ascii.unicode(), "éxample.münchen.de");
+        assert_eq!(from_unicode.ascii(), "xn--xample-9ua.xn--mnchen-3ya.de");
+        assert_eq!(format!("{from_ascii}"), "éxample.münchen.de");
+    }
+
+    #[test]
+    fn service_labels_with_underscores_are_allowed() {
+        assert_eq!(parse("_dmarc.example.org").labels().next(), Some("_dmarc"));
+        assert_eq!(parse("s1._domainkey.example.org").labels().count(), 4);
+    }
+
+    #[test]
+    fn limits_are_enforced() {
+        assert_eq!(Domain::parse(""), Err(DomainError::Empty));
+        assert_eq!(Domain::parse("."), Err(DomainError::Empty));
+        assert!(matches!(Domain::parse("a..b"), Err(DomainError::EmptyLabel { position: 2, .. })));
+        assert!(matches!(Domain::parse(".a"), Err(DomainError::EmptyLabel { position: 0, .. })));
+        let long_label = "a".repeat(64);
+        assert!(matches!(
+            Domain::parse(&format!("{long_label}.com")),
+            Err(DomainError::LabelTooLong { length: 64, .. })
+        ));
+        assert!(Domain::parse(&format!("{}.com", "a".repeat(63))).is_ok());
+        let long_name = vec!["abcdefghi"; 26].join("."); // 26*10-1 = 259
+        assert!(matches!(Domain::parse(&long_name), Err(DomainError::NameTooLong { length: 259 })));
+        let just_fits = format!("{}.{}", vec!["a".repeat(63); 3].join("."), "b".repeat(61));
+        assert_eq!(just_fits.len(), 253);
+        assert!(Domain::parse(&just_fits).is_ok());
+    }
+
+    #[test]
+    fn invalid_characters_are_reported_with_position() {
+        assert_eq!(
+            Domain::parse("exa mple.com"),
+            Err(DomainError::InvalidCharacter {
+                name: "exa mple.com".into(),
+                character: ' ',
+                position: 3
+            })
+        );
+        assert!(matches!(
+            Domain::parse("a.b@c"),
+            Err(DomainError::InvalidCharacter { character: '@', position: 3, .. })
+        ));
+        // A label that claims to be Punycode must decode.
+        assert!(matches!(Domain::parse("xn--zz.example"), Err(DomainError::Idna { .. })));
+        // A Unicode name whose IDNA mapping yields a forbidden character (ideographic space).
+        assert!(matches!(
+            Domain::parse("ex\u{3000}ample.com"),
+            Err(DomainError::InvalidCharacter { character: ' ', .. })
+        ));
+        // IDNA maps the fullwidth full stop to a dot.
+        assert_eq!(Domain::parse("example\u{FF0E}com"), Domain::parse("example.com"));
+    }
+
+    #[test]
+    fn idna_length_limits_apply_to_the_ascii_form() {
+        // 30 'ü' becomes a label over 63 octets once Punycode-encoded.
+        let name = format!("{}.de", "ü".repeat(60));
+        assert!(matches!(Domain::parse(&name), Err(DomainError::LabelTooLong { .. })));
+    }
+
+    #[test]
+    fn hierarchy_helpers() {
+        let d = parse("a.b.example.com");
+        assert_eq!(d.parent(), Some(parse("b.example.com")));
+        assert_eq!(parse("com").parent(), None);
+        assert!(d.is_within(&parse("example.com")));
+        assert!(d.is_within(&d));
+        assert!(!parse("notexample.com").is_within(&parse("example.com")));
+        assert!(!parse("example.com").is_within(&d));
+        assert_eq!(parse("example.com").with_prefix("_dmarc"), Ok(parse("_dmarc.example.com")));
+        let idn = parse("sub.münchen.de");
+        assert_eq!(idn.parent().map(|p| p.unicode().to_string()), Some("münchen.de".into()));
+    }
+
+    #[test]
+    fn reverse_names() {
+        let v4 = Domain::reverse_lookup_name("192.0.2.10".parse().unwrap());
+        assert_eq!(v4.ascii(), "10.2.0.192.in-addr.arpa");
+        let v6 = Domain::reverse_lookup_name("2001:db8::567:89ab".parse().unwrap());
+        assert_eq!(
+            v6.ascii(),
+            "b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
+        );
+        assert_eq!(Domain::parse(v6.ascii()), Ok(v6));
+    }
+}
