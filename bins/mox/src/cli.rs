@@ -83,12 +83,19 @@ pub(crate) fn parse(args: Vec<OsString>) -> Parsed {
 fn with_conventions(command: clap::Command) -> clap::Command {
     let names: Vec<String> = command.get_subcommands().map(|s| s.get_name().to_string()).collect();
     let has_args = command.has_subcommands() || command.get_arguments().any(|a| !a.is_hide_set());
-    let command = command
+    // A command that defines -h or --help itself (as sendmail-like commands may) keeps it.
+    let own_help = command.get_arguments().any(|a| {
+        a.get_id() == "help" || a.get_short() == Some('h') || a.get_long() == Some("help")
+    });
+    let mut command = command
         .help_template(if has_args { HELP_TEMPLATE } else { HELP_TEMPLATE_NO_ARGS })
         .disable_help_subcommand(true)
-        .disable_help_flag(true)
-        .disable_version_flag(true)
-        .arg(Arg::new("help").short('h').long("help").action(ArgAction::HelpLong).hide(true));
+        .disable_version_flag(true);
+    if !own_help {
+        command = command
+            .disable_help_flag(true)
+            .arg(Arg::new("help").short('h').long("help").action(ArgAction::HelpLong).hide(true));
+    }
     names.iter().fold(command, |command, name| command.mut_subcommand(name, with_conventions))
 }
 
@@ -273,6 +280,85 @@ mod tests {
     fn command_path_is_found() {
         assert_eq!(normalize(&["-loglevel", "debug", "help", "version"]).1, ["help"]);
         assert!(normalize(&["nosuchcommand"]).1.is_empty());
+    }
+
+    /// A tree shaped like the ones other command groups add: `mox spf check [--id id]
+    /// [--verbose] domain ip`, `mox spf lookup domain`.
+    fn group_tree() -> clap::Command {
+        let check = clap::Command::new("check")
+            .about("Check the status of IP")
+            .arg(Arg::new("id").long("id").value_name("id"))
+            .arg(Arg::new("verbose").long("verbose").action(ArgAction::SetTrue))
+            .arg(Arg::new("domain").value_name("domain").required(true))
+            .arg(Arg::new("ip").value_name("ip").required(true));
+        let lookup = clap::Command::new("lookup").about("Lookup").arg(Arg::new("domain"));
+        let spf = clap::Command::new("spf").about("SPF").subcommand(check).subcommand(lookup);
+        let mut tree = with_conventions(Cli::command().subcommand(spf));
+        tree.build();
+        tree
+    }
+
+    fn normalize_in(tree: &clap::Command, words: &[&str]) -> (Vec<String>, Vec<String>) {
+        let n = normalize_go_flags(tree, args(words));
+        let out = n.args.iter().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+        (out, n.path)
+    }
+
+    #[test]
+    fn subcommand_flags_are_normalized_at_their_level() {
+        let tree = group_tree();
+        let words = ["-loglevel", "debug", "spf", "check", "-id", "-5", "-verbose", "a"];
+        let (out, path) = normalize_in(&tree, &words);
+        assert_eq!(out, ["--loglevel", "debug", "spf", "check", "--id", "-5", "--verbose", "a"]);
+        assert_eq!(path, ["spf", "check"]);
+        // -id is check's flag, not lookup's; global flags work at every level.
+        let (out, path) = normalize_in(&tree, &["spf", "lookup", "-id", "-config=x"]);
+        assert_eq!(out, ["spf", "lookup", "-id", "--config=x"]);
+        assert_eq!(path, ["spf", "lookup"]);
+        // A positional that happens to be a subcommand's name elsewhere is no subcommand.
+        assert_eq!(normalize_in(&tree, &["spf", "check", "lookup", "ip"]).1, ["spf", "check"]);
+
+        let mut tree = tree;
+        let normalized = normalize_go_flags(&tree, args(&["spf", "check", "-id=7", "d", "i"]));
+        let matches = tree.try_get_matches_from_mut(normalized.args).expect("parses");
+        let (_, spf) = matches.subcommand().expect("spf");
+        let (_, check) = spf.subcommand().expect("check");
+        assert_eq!(check.get_one::<String>("id").map(String::as_str), Some("7"));
+    }
+
+    #[test]
+    fn usage_errors_in_a_group_name_the_command() {
+        let mut tree = group_tree();
+        let mut err = |words: &[&str]| {
+            let n = normalize_go_flags(&tree, args(words));
+            let e = tree.try_get_matches_from_mut(n.args).expect_err("usage error");
+            usage_error_text(&e, &n.path)
+        };
+        assert_eq!(
+            err(&["spf", "chek"]),
+            "mox: unknown command \"spf chek\" (did you mean \"check\"?); \
+             run \"mox help spf\" for its commands\n"
+        );
+        assert_eq!(
+            err(&["spf", "check", "example.com"]),
+            "mox: the following required arguments were not provided: <ip>; \
+             run \"mox help spf check\" for its usage\n\
+             usage: mox spf check <domain> <ip>\n"
+        );
+        let text = err(&["spf", "check", "-id"]);
+        assert!(text.starts_with("mox: a value is required for '--id <id>'"), "{text}");
+    }
+
+    #[test]
+    fn a_command_may_keep_its_own_h_flag() {
+        let sendmail = clap::Command::new("sendmail")
+            .about("Sendmail")
+            .disable_help_flag(true)
+            .arg(Arg::new("header").short('h').action(ArgAction::SetTrue));
+        let mut tree = with_conventions(Cli::command().subcommand(sendmail));
+        let matches = tree.try_get_matches_from_mut(["mox", "sendmail", "-h"]).expect("parses");
+        let (_, sendmail) = matches.subcommand().expect("sendmail");
+        assert!(sendmail.get_flag("header"));
     }
 
     fn parsed(words: &[&str]) -> Parsed {

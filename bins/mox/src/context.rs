@@ -76,12 +76,12 @@ impl Context {
         if let Some(resolver) = self.resolver.get() {
             return Ok(Arc::clone(resolver));
         }
-        let resolver = dns::HickoryResolver::new(self.dns_server()).with_context(|| match self
-            .dns_server()
-        {
+        let what = match self.dns_server() {
             Some(_) => "--dns-server (or MOX_DNS_SERVER)",
-            None => "DNS resolver",
-        })?;
+            None => "system DNS configuration",
+        };
+        let resolver = dns::HickoryResolver::new(self.dns_server()).context(what)?;
+        tracing::debug!(servers = ?resolver.servers(), "dns resolver");
         Ok(Arc::clone(self.resolver.get_or_init(|| Arc::new(resolver))))
     }
 
@@ -297,6 +297,28 @@ mod tests {
         let first = ctx.resolver().expect("valid server");
         let second = ctx.resolver().expect("valid server");
         assert!(Arc::ptr_eq(&first, &second));
+    }
+
+    #[tokio::test]
+    async fn resolver_sends_queries_to_the_given_server() {
+        let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let address = server.local_addr().expect("address").to_string();
+        let ctx = context(GlobalOptions { dns_server: Some(address), ..Default::default() }, &[]);
+        let resolver = ctx.resolver().expect("valid server");
+        let lookup = tokio::spawn(async move {
+            let name = dns::Domain::parse("example.com").expect("domain");
+            resolver.lookup_txt(&name).await
+        });
+        let mut query = [0u8; 512];
+        let received =
+            tokio::time::timeout(std::time::Duration::from_secs(10), server.recv_from(&mut query))
+                .await
+                .expect("a query within 10s")
+                .expect("receive");
+        lookup.abort();
+        let query = &query[..received.0];
+        // The question names example.com, in DNS wire format.
+        assert!(query.windows(13).any(|w| w == b"\x07example\x03com\x00"), "{query:?}");
     }
 
     #[tokio::test]
