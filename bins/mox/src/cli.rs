@@ -61,9 +61,12 @@ pub(crate) fn parse(args: Vec<OsString>) -> Parsed {
             ErrorKind::DisplayHelp if normalized.path.is_empty() => {
                 Parsed::CommandList { asked: true }
             }
-            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                Parsed::Help(err.render().to_string())
-            }
+            // `mox CMD -h` prints what `mox help CMD` prints.
+            ErrorKind::DisplayHelp => match crate::cmd::help_text(&normalized.path) {
+                Some(text) => Parsed::Help(text),
+                None => Parsed::Help(err.render().to_string()),
+            },
+            ErrorKind::DisplayVersion => Parsed::Help(err.render().to_string()),
             // A command group without its subcommand (`mox spf`): list the group's commands,
             // as mox does.
             ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
@@ -420,6 +423,10 @@ mod tests {
             assert!(command.find_subcommand("help").is_none() || command.get_name() == "mox");
             let about = command.get_about().map(|a| a.to_string()).unwrap_or_default();
             assert!(!about.is_empty(), "{} has no summary (doc comment)", command.get_name());
+            for arg in command.get_arguments().filter(|a| !a.is_hide_set()) {
+                let name = format!("{} {}", command.get_name(), arg.get_id());
+                assert!(arg.get_help().is_some(), "{name} has no help (doc comment)");
+            }
             command.get_subcommands().for_each(check);
         }
         command().get_subcommands().for_each(check);
