@@ -63,8 +63,9 @@
 //! # Conventions
 //!
 //! - Names, arguments and flags are mox's (read `doc.go` of mox); help text is the doc comment:
-//!   first line the summary listed by `mox help`, the rest shown by `mox help CMD`. Use
-//!   lowercase `value_name`s as mox does (`domain`, `ip`).
+//!   first line the summary listed by `mox help`, the rest shown by `mox help CMD` and
+//!   `mox CMD -h`. Every argument and flag has a doc comment too (a test in `cli.rs` checks).
+//!   Use lowercase `value_name`s as mox does (`domain`, `ip`). `mox help` needs no change.
 //! - Flags are written as long flags (`#[arg(long)]`); `-flag` is accepted like `--flag`, as
 //!   Go's flag package does, without anything to do in the command (see `crate::cli`).
 //! - Results go to [`Context::stdout`], logs (via `tracing`) to stderr. Input on stdin is read
@@ -74,6 +75,9 @@
 //!   with status 1. A wrong invocation that clap cannot catch returns [`usage_error`] (exit
 //!   status 2). Never `unwrap` input, never `std::process::exit` in a command.
 //! - No protocol logic here: a command parses arguments, calls into the crates, prints.
+//! - Test a command in its module with `Context::for_test(options, Some(Arc::new(zone)),
+//!   stdin)` and a `dns::MockResolver` zone, asserting on the captured output; test flags and
+//!   exit codes in `tests/cli.rs` by running the binary.
 
 use crate::context::Context;
 
