@@ -118,7 +118,16 @@ impl Domain {
         let unicode = if ascii.split('.').any(|label| label.starts_with("xn--")) {
             let (unicode, result) =
                 Uts46::new().to_unicode(ascii.as_bytes(), AsciiDenyList::EMPTY, Hyphens::Allow);
-            if result.is_err() {
+            // An A-label must decode to a U-label that encodes back to the same A-label: this
+            // rejects e.g. "xn--xn--..." whose decoded form itself starts with "xn--" (UTS #46
+            // §4.1 criterion 4), so both forms always parse back to the same Domain.
+            let round_trip = Uts46::new().to_ascii(
+                unicode.as_bytes(),
+                AsciiDenyList::EMPTY,
+                Hyphens::Allow,
+                DnsLength::Ignore,
+            );
+            if result.is_err() || round_trip.ok().as_deref() != Some(&*ascii) {
                 return Err(DomainError::Idna { name: name.to_string() });
             }
             unicode.into_owned().into_boxed_str()
@@ -358,6 +367,18 @@ mod tests {
             Err(DomainError::EmptyLabel { .. })
         ));
         assert_eq!(Domain::parse("\u{3002}"), Err(DomainError::Empty));
+    }
+
+    #[test]
+    fn a_label_decoding_to_an_a_label_is_rejected() {
+        // Found by the dns_domain fuzz target: "xn--xn--t--q--miju-t--q--mijuu" decodes to a label
+        // that starts with "xn--" and does not encode back, so its Unicode form did not parse.
+        for name in [
+            "n-xnx.xn--xn--t--q--miju-t--q--mijuu",
+            "n-xnx.xn--xn--t--q--m\u{133}U-t--q--m\u{133}UU",
+        ] {
+            assert!(matches!(Domain::parse(name), Err(DomainError::Idna { .. })), "{name}");
+        }
     }
 
     #[test]
