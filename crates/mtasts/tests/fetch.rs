@@ -3,144 +3,30 @@
 // Setup helpers outside #[test] functions panic on failure like the tests do.
 #![allow(clippy::unwrap_used)]
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use dns::{Domain, MockResolver};
 use mtasts::{
-    DnsConnector, Error, Fetcher, FixedConnector, Mode, PolicyCache, PolicyProblem, RootCertStore,
-    Source,
+    DnsConnector, Error, Fetcher, FixedConnector, Mode, PolicyCache, PolicyProblem, Source,
 };
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, KeyUsagePurpose};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
+use test_support::{HttpsTestServer, TestCa, Validity, http_response};
 
 const POLICY: &str = "version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmx: *.example.net\r\nmax_age: 604800\r\n";
 
-/// A certificate authority made for one test.
-struct TestCa {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-}
-
-impl TestCa {
-    fn new() -> TestCa {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        params.distinguished_name.push(rcgen::DnType::CommonName, "mox-rs test CA");
-        TestCa {
-            issuer: CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap(),
-        }
-    }
-
-    fn roots(&self) -> RootCertStore {
-        let mut roots = RootCertStore::empty();
-        roots.add(self.issuer.der().clone()).unwrap();
-        roots
-    }
-
-    /// A server certificate for `names`, optionally already expired.
-    fn leaf(
-        &self,
-        names: &[&str],
-        expired: bool,
-    ) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
-        let key = KeyPair::generate().unwrap();
-        let mut params =
-            CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-                .unwrap();
-        if expired {
-            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
-        }
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        (vec![cert.der().clone()], key)
-    }
-}
-
-type Respond = Arc<dyn Fn(&str) -> Option<Vec<u8>> + Send + Sync>;
-
-/// An HTTPS server on 127.0.0.1 answering every request with what `respond` returns for it
-/// (`None`: never answer). It keeps the requests it received.
-struct PolicyServer {
-    address: SocketAddr,
-    requests: Arc<Mutex<Vec<String>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for PolicyServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl PolicyServer {
-    async fn start(
-        chain: (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>),
-        respond: impl Fn(&str) -> Option<Vec<u8>> + Send + Sync + 'static,
-    ) -> PolicyServer {
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain.0, chain.1)
-        .unwrap();
-        let acceptor = TlsAcceptor::from(Arc::new(config));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let respond: Respond = Arc::new(respond);
-        let log = requests.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else { return };
-                let (acceptor, respond, log) = (acceptor.clone(), respond.clone(), log.clone());
-                tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(tcp).await else { return };
-                    let mut request = Vec::new();
-                    let mut buf = [0u8; 1024];
-                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match tls.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => request.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let request = String::from_utf8_lossy(&request).into_owned();
-                    log.lock().unwrap().push(request.clone());
-                    match respond(&request) {
-                        Some(response) => {
-                            let _ = tls.write_all(&response).await;
-                            let _ = tls.shutdown().await;
-                        }
-                        None => std::future::pending::<()>().await,
-                    }
-                });
-            }
-        });
-        PolicyServer { address, requests, task }
-    }
-
-    fn request_count(&self) -> usize {
-        self.requests.lock().unwrap().len()
-    }
-}
-
 fn response(status: &str, content_type: Option<&str>, body: &[u8]) -> Vec<u8> {
-    let mut r = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\n", body.len());
-    if let Some(ct) = content_type {
-        r.push_str(&format!("Content-Type: {ct}\r\n"));
-    }
-    r.push_str("Connection: close\r\n\r\n");
-    let mut r = r.into_bytes();
-    r.extend_from_slice(body);
-    r
+    http_response(status, content_type, body)
+}
+
+/// A policy server for `names`, answering with `respond`.
+async fn serve(
+    ca: &TestCa,
+    names: &[&str],
+    validity: Validity,
+    respond: impl Fn(&str) -> Option<Vec<u8>> + Send + Sync + 'static,
+) -> HttpsTestServer {
+    HttpsTestServer::start(ca.server_config(names, validity).unwrap(), respond).await.unwrap()
 }
 
 fn ok(body: &'static str) -> impl Fn(&str) -> Option<Vec<u8>> + Send + Sync + 'static {
@@ -151,20 +37,20 @@ fn domain() -> Domain {
     Domain::parse("example.com").unwrap()
 }
 
-fn fetcher(ca: &TestCa, server: &PolicyServer) -> Fetcher {
-    Fetcher::new().with_roots(ca.roots()).with_connector(FixedConnector::new(server.address))
+fn fetcher(ca: &TestCa, server: &HttpsTestServer) -> Fetcher {
+    Fetcher::new().with_roots(ca.roots()).with_connector(FixedConnector::new(server.addr()))
 }
 
 #[tokio::test]
 async fn fetches_and_parses_a_policy() {
-    let ca = TestCa::new();
-    let server = PolicyServer::start(ca.leaf(&["mta-sts.example.com"], false), ok(POLICY)).await;
+    let ca = TestCa::new().unwrap();
+    let server = serve(&ca, &["mta-sts.example.com"], Validity::Current, ok(POLICY)).await;
     let policy = fetcher(&ca, &server).fetch(&MockResolver::new(), &domain()).await.unwrap();
     assert_eq!(policy.mode, Mode::Enforce);
     assert_eq!(policy.max_age, 604800);
     assert!(policy.matches(&Domain::parse("mx2.example.net").unwrap()));
 
-    let requests = server.requests.lock().unwrap().clone();
+    let requests = server.requests();
     assert_eq!(requests.len(), 1);
     let request = requests[0].to_ascii_lowercase();
     assert!(request.starts_with("get /.well-known/mta-sts.txt http/1.1\r\n"), "{request}");
@@ -173,8 +59,8 @@ async fn fetches_and_parses_a_policy() {
 
 #[tokio::test]
 async fn accepts_charset_parameters_and_wildcard_certificates() {
-    let ca = TestCa::new();
-    let server = PolicyServer::start(ca.leaf(&["*.example.com"], false), |_| {
+    let ca = TestCa::new().unwrap();
+    let server = serve(&ca, &["*.example.com"], Validity::Current, |_| {
         Some(response("200 OK", Some("Text/Plain ; charset=utf-8"), POLICY.as_bytes()))
     })
     .await;
@@ -184,33 +70,33 @@ async fn accepts_charset_parameters_and_wildcard_certificates() {
 
 #[tokio::test]
 async fn rejects_certificates_that_are_not_valid_for_the_policy_host() {
-    let ca = TestCa::new();
+    let ca = TestCa::new().unwrap();
     let resolver = MockResolver::new();
     // Valid for the domain itself, not for mta-sts.<domain>.
     let server =
-        PolicyServer::start(ca.leaf(&["example.com", "mail.example.com"], false), ok(POLICY)).await;
+        serve(&ca, &["example.com", "mail.example.com"], Validity::Current, ok(POLICY)).await;
     let err = fetcher(&ca, &server).fetch(&resolver, &domain()).await.unwrap_err();
     assert!(matches!(err, Error::Tls { .. }), "{err:?}");
     assert!(err.to_string().contains("mta-sts.example.com"), "{err}");
 
     // Expired.
-    let server = PolicyServer::start(ca.leaf(&["mta-sts.example.com"], true), ok(POLICY)).await;
+    let server = serve(&ca, &["mta-sts.example.com"], Validity::Expired, ok(POLICY)).await;
     let err = fetcher(&ca, &server).fetch(&resolver, &domain()).await.unwrap_err();
     assert!(matches!(err, Error::Tls { .. }), "{err:?}");
     assert!(err.to_string().to_lowercase().contains("expired"), "{err}");
 
     // From a CA that is not trusted: the default Mozilla roots do not include the test CA.
-    let server = PolicyServer::start(ca.leaf(&["mta-sts.example.com"], false), ok(POLICY)).await;
-    let untrusting = Fetcher::new().with_connector(FixedConnector::new(server.address));
+    let server = serve(&ca, &["mta-sts.example.com"], Validity::Current, ok(POLICY)).await;
+    let untrusting = Fetcher::new().with_connector(FixedConnector::new(server.addr()));
     let err = untrusting.fetch(&resolver, &domain()).await.unwrap_err();
     assert!(matches!(err, Error::Tls { .. }), "{err:?}");
-    assert_eq!(server.request_count(), 0, "no request is sent over an unverified connection");
+    assert_eq!(server.requests().len(), 0, "no request is sent over an unverified connection");
 }
 
 #[tokio::test]
 async fn does_not_follow_redirects() {
-    let ca = TestCa::new();
-    let server = PolicyServer::start(ca.leaf(&["mta-sts.example.com"], false), |_| {
+    let ca = TestCa::new().unwrap();
+    let server = serve(&ca, &["mta-sts.example.com"], Validity::Current, |_| {
         Some(b"HTTP/1.1 301 Moved Permanently\r\nLocation: https://elsewhere.example/policy.txt\r\nContent-Length: 0\r\n\r\n".to_vec())
     })
     .await;
@@ -221,7 +107,7 @@ async fn does_not_follow_redirects() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(server.request_count(), 1);
+    assert_eq!(server.requests().len(), 1);
     assert_eq!(
         err.to_string(),
         "policy host mta-sts.example.com answered with redirect 301 to https://elsewhere.example/policy.txt, which is not followed"
@@ -230,9 +116,9 @@ async fn does_not_follow_redirects() {
 
 #[tokio::test]
 async fn requires_status_200_and_text_plain() {
-    let ca = TestCa::new();
+    let ca = TestCa::new().unwrap();
     let resolver = MockResolver::new();
-    let server = PolicyServer::start(ca.leaf(&["mta-sts.example.com"], false), |_| {
+    let server = serve(&ca, &["mta-sts.example.com"], Validity::Current, |_| {
         Some(response("404 Not Found", Some("text/plain"), b"not found"))
     })
     .await;
@@ -240,7 +126,7 @@ async fn requires_status_200_and_text_plain() {
     assert!(matches!(err, Error::HttpStatus { status: 404, .. }), "{err:?}");
     assert!(err.is_not_implemented());
 
-    let server = PolicyServer::start(ca.leaf(&["mta-sts.example.com"], false), |_| {
+    let server = serve(&ca, &["mta-sts.example.com"], Validity::Current, |_| {
         Some(response("500 Internal Server Error", Some("text/plain"), POLICY.as_bytes()))
     })
     .await;
@@ -248,7 +134,7 @@ async fn requires_status_200_and_text_plain() {
     assert!(matches!(err, Error::HttpStatus { status: 500, .. }), "{err:?}");
     assert!(!err.is_not_implemented());
 
-    let server = PolicyServer::start(ca.leaf(&["mta-sts.example.com"], false), |_| {
+    let server = serve(&ca, &["mta-sts.example.com"], Validity::Current, |_| {
         Some(response("200 OK", Some("text/html; charset=utf-8"), POLICY.as_bytes()))
     })
     .await;
@@ -258,7 +144,7 @@ async fn requires_status_200_and_text_plain() {
         "policy host mta-sts.example.com served the policy as text/html; charset=utf-8, text/plain is required"
     );
 
-    let server = PolicyServer::start(ca.leaf(&["mta-sts.example.com"], false), |_| {
+    let server = serve(&ca, &["mta-sts.example.com"], Validity::Current, |_| {
         Some(response("200 OK", None, POLICY.as_bytes()))
     })
     .await;
@@ -268,12 +154,12 @@ async fn requires_status_200_and_text_plain() {
 
 #[tokio::test]
 async fn limits_the_size() {
-    let ca = TestCa::new();
+    let ca = TestCa::new().unwrap();
     let resolver = MockResolver::new();
     let big = format!("{POLICY}{}", "x-padding: 0123456789\r\n".repeat(3000)); // about 70 KB
     assert!(big.len() > mtasts::DEFAULT_MAX_SIZE);
     let declared = big.clone();
-    let server = PolicyServer::start(ca.leaf(&["mta-sts.example.com"], false), move |_| {
+    let server = serve(&ca, &["mta-sts.example.com"], Validity::Current, move |_| {
         Some(response("200 OK", Some("text/plain"), declared.as_bytes()))
     })
     .await;
@@ -282,7 +168,7 @@ async fn limits_the_size() {
 
     // Chunked, without a Content-Length: the limit applies while reading.
     let chunked = big.clone();
-    let server = PolicyServer::start(ca.leaf(&["mta-sts.example.com"], false), move |_| {
+    let server = serve(&ca, &["mta-sts.example.com"], Validity::Current, move |_| {
         let mut r =
             b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
                 .to_vec();
@@ -306,8 +192,8 @@ async fn limits_the_size() {
 
 #[tokio::test]
 async fn limits_the_time() {
-    let ca = TestCa::new();
-    let server = PolicyServer::start(ca.leaf(&["mta-sts.example.com"], false), |_| None).await;
+    let ca = TestCa::new().unwrap();
+    let server = serve(&ca, &["mta-sts.example.com"], Validity::Current, |_| None).await;
     let started = std::time::Instant::now();
     let err = fetcher(&ca, &server)
         .with_timeout(Duration::from_millis(300))
@@ -316,15 +202,17 @@ async fn limits_the_time() {
         .unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(server.request_count(), 1);
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
 async fn invalid_policies_are_syntax_errors_with_their_text_available() {
-    let ca = TestCa::new();
+    let ca = TestCa::new().unwrap();
     let resolver = MockResolver::new();
-    let server = PolicyServer::start(
-        ca.leaf(&["mta-sts.example.com"], false),
+    let server = serve(
+        &ca,
+        &["mta-sts.example.com"],
+        Validity::Current,
         ok("version: STSv1\nmode: enforce\nmax_age: 86400\n"),
     )
     .await;
@@ -337,7 +225,7 @@ async fn invalid_policies_are_syntax_errors_with_their_text_available() {
     let text = f.fetch_text(&resolver, &domain()).await.unwrap();
     assert_eq!(text, "version: STSv1\nmode: enforce\nmax_age: 86400\n");
 
-    let server = PolicyServer::start(ca.leaf(&["mta-sts.example.com"], false), |_| {
+    let server = serve(&ca, &["mta-sts.example.com"], Validity::Current, |_| {
         Some(response("200 OK", Some("text/plain"), b"version: STSv1\nx: \xff\n"))
     })
     .await;
@@ -347,12 +235,12 @@ async fn invalid_policies_are_syntax_errors_with_their_text_available() {
 
 #[tokio::test]
 async fn dns_connector_resolves_the_policy_host() {
-    let ca = TestCa::new();
-    let server = PolicyServer::start(ca.leaf(&["mta-sts.example.com"], false), ok(POLICY)).await;
+    let ca = TestCa::new().unwrap();
+    let server = serve(&ca, &["mta-sts.example.com"], Validity::Current, ok(POLICY)).await;
     let resolver = MockResolver::from_zone("mta-sts.example.com A 127.0.0.1").unwrap();
     let f = Fetcher::new()
         .with_roots(ca.roots())
-        .with_connector(DnsConnector::with_port(server.address.port()));
+        .with_connector(DnsConnector::with_port(server.addr().port()));
     let policy = f.fetch(&resolver, &domain()).await.unwrap();
     assert_eq!(policy.mode, Mode::Enforce);
 
@@ -366,14 +254,14 @@ async fn dns_connector_resolves_the_policy_host() {
 struct Switchable {
     policy: Arc<Mutex<Option<&'static str>>>,
     served: Arc<AtomicUsize>,
-    server: PolicyServer,
+    server: HttpsTestServer,
 }
 
 async fn switchable(ca: &TestCa) -> Switchable {
     let policy = Arc::new(Mutex::new(Some(POLICY)));
     let served = Arc::new(AtomicUsize::new(0));
     let (p, s) = (policy.clone(), served.clone());
-    let server = PolicyServer::start(ca.leaf(&["mta-sts.example.com"], false), move |_| {
+    let server = serve(ca, &["mta-sts.example.com"], Validity::Current, move |_| {
         s.fetch_add(1, Ordering::SeqCst);
         Some(match *p.lock().unwrap() {
             Some(body) => response("200 OK", Some("text/plain"), body.as_bytes()),
@@ -390,7 +278,7 @@ fn record(id: &str) -> MockResolver {
 
 #[tokio::test]
 async fn cache_fetches_only_when_needed() {
-    let ca = TestCa::new();
+    let ca = TestCa::new().unwrap();
     let s = switchable(&ca).await;
     let f = fetcher(&ca, &s.server);
     let cache = PolicyCache::new();
@@ -429,7 +317,7 @@ async fn cache_fetches_only_when_needed() {
 
 #[tokio::test]
 async fn cache_keeps_applying_a_valid_policy_when_lookups_or_fetches_fail() {
-    let ca = TestCa::new();
+    let ca = TestCa::new().unwrap();
     let s = switchable(&ca).await;
     let f = fetcher(&ca, &s.server);
     let cache = PolicyCache::new();
@@ -479,7 +367,7 @@ async fn cache_keeps_applying_a_valid_policy_when_lookups_or_fetches_fail() {
 
 #[tokio::test]
 async fn cache_without_record_or_policy_means_no_mtasts() {
-    let ca = TestCa::new();
+    let ca = TestCa::new().unwrap();
     let s = switchable(&ca).await;
     let f = fetcher(&ca, &s.server);
     let cache = PolicyCache::new();
