@@ -109,6 +109,12 @@ macro_rules! commands {
 // The command list: one line per command group, in mox's order. See the module documentation.
 commands! {
     help::Help,
+    #[command(subcommand)]
+    dnsbl::Dnsbl,
+    #[command(subcommand)]
+    mtasts::Mtasts,
+    #[command(subcommand)]
+    tlsrpt::Tlsrpt,
     version::Version,
 }
 
