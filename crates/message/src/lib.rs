@@ -25,18 +25,22 @@
 #![warn(missing_docs)]
 
 mod address;
+mod date;
 mod encoded_word;
 mod error;
 mod header;
 mod mailbox;
+mod message_id;
 mod text;
 mod transfer;
 
 pub use address::{Address, Localpart};
+pub use date::DateTime;
 pub use encoded_word::{decode_encoded_words, encode_encoded_words};
 pub use error::Error;
 pub use header::{Field, Header};
 pub use mailbox::{
     Group, Mailbox, MailboxOrGroup, parse_address_list, parse_mailbox, parse_mailbox_list,
 };
+pub use message_id::MessageId;
 pub use transfer::{decode_base64, decode_quoted_printable};
