@@ -76,14 +76,20 @@ impl DateTime {
         p.skip_cfws();
         let hour_pos = p.pos;
         let hour = p.number(2).ok_or_else(|| err("hour", hour_pos))?;
+        // RFC 5322 §4.3 allows CFWS around the colons.
+        p.skip_cfws();
         if !p.skip(b':') {
             return Err(err("\":\"", p.pos));
         }
+        p.skip_cfws();
         let minute_pos = p.pos;
         let minute = p.number(2).ok_or_else(|| err("minute", minute_pos))?;
+        p.skip_cfws();
         let second_pos = p.pos;
         let second = if p.skip(b':') {
-            p.number(2).ok_or_else(|| err("second", second_pos + 1))?
+            p.skip_cfws();
+            let pos = p.pos;
+            p.number(2).ok_or_else(|| err("second", pos))?
         } else {
             0
         };
@@ -136,6 +142,9 @@ impl DateTime {
         if second > 60 {
             return Err(range("second", second_pos));
         }
+        // A leap second is taken as the second before it, so the result formats back into the
+        // same date (23:59:60 on 31 Dec 9999 would otherwise be in year 10000).
+        let second = second.min(59);
         let days = days_from_civil(year as i64, month, day);
         let local = days * 86400 + (hour * 3600 + minute * 60 + second) as i64;
         Ok(DateTime { timestamp: local - i64::from(offset_minutes) * 60, offset_minutes })
@@ -330,6 +339,8 @@ mod tests {
         );
         assert_eq!(parse("21 Nov 97 09:55:06 GMT"), DateTime::new(880106106, 0));
         assert_eq!(parse("Fri, 21 Nov 1997 09:55:06 -0600").timestamp, 880127706);
+        // A.6.3: CFWS within the time.
+        assert_eq!(parse("Fri, 21 Nov 1997 09(comment):   55  :  06 -0600").timestamp, 880127706);
     }
 
     #[test]
@@ -361,10 +372,10 @@ mod tests {
         }
         assert_eq!(parse("Fri, 21 Nov 1997 09:55 +0000").timestamp % 60, 0);
         assert_eq!(parse("Fri, 21 Nov 1997 09:55:06").offset_minutes, 0);
-        // Leap second.
+        // Leap second, taken as the second before.
         assert_eq!(
             parse("31 Dec 2016 23:59:60 +0000").timestamp,
-            parse("1 Jan 2017 00:00:00 +0000").timestamp
+            parse("31 Dec 2016 23:59:59 +0000").timestamp
         );
     }
 

@@ -29,6 +29,8 @@ mod content;
 mod date;
 mod encoded_word;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod header;
 mod mailbox;
 mod message_id;

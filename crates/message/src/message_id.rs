@@ -16,7 +16,8 @@ use crate::Error;
 /// `1234@local.machine.example`.
 ///
 /// Comparison is exact. Real mail has ids without `@` and with odd characters; those are kept as
-/// they are, only whitespace and angle brackets cannot occur in the value.
+/// they are; whitespace and comments inside the brackets (obsolete syntax, RFC 5322 §4.5.4)
+/// are removed, and control characters and angle brackets cannot occur in the value.
 ///
 /// ```
 /// let id = message::MessageId::parse(b" <1234@local.machine.example> (comment)")?;
@@ -60,7 +61,7 @@ impl MessageId {
     /// never fails.
     ///
     /// ```
-    /// let ids = message::MessageId::parse_list(b"<a@x> (c)\r\n <b@y> \"phrase\" <bad id>");
+    /// let ids = message::MessageId::parse_list(b"<a@x> (c)\r\n <b@y> \"phrase\" <> <unclosed");
     /// assert_eq!(ids.iter().map(|i| i.as_str()).collect::<Vec<_>>(), ["a@x", "b@y"]);
     /// ```
     pub fn parse_list(value: &[u8]) -> Vec<MessageId> {
@@ -104,6 +105,14 @@ impl fmt::Debug for MessageId {
 fn id_text(value: &[u8], start: usize, end: usize) -> Result<MessageId, Error> {
     let err = |expected, position| Error::Syntax { what: "message-id", expected, position };
     let raw = &value[start..end];
+    // RFC 5322 §4.5.4 obs-id-left/obs-id-right: CFWS between the words is not part of the id.
+    let stripped;
+    let raw = if raw.iter().any(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'(')) {
+        stripped = strip_cfws(raw);
+        &stripped[..]
+    } else {
+        raw
+    };
     if raw.is_empty() {
         return Err(err("id", start));
     }
@@ -115,6 +124,31 @@ fn id_text(value: &[u8], start: usize, end: usize) -> Result<MessageId, Error> {
     let text =
         std::str::from_utf8(raw).map_err(|e| Error::Utf8 { position: start + e.valid_up_to() })?;
     Ok(MessageId(text.into()))
+}
+
+/// Removes whitespace and comments outside quoted strings.
+fn strip_cfws(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut depth = 0usize;
+    let mut quoted = false;
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        match b {
+            b'\\' if depth > 0 => i += 1,
+            b'(' if !quoted => depth += 1,
+            b')' if depth > 0 => depth -= 1,
+            _ if depth > 0 => {}
+            b'"' => {
+                quoted = !quoted;
+                out.push(b);
+            }
+            b' ' | b'\t' | b'\r' | b'\n' if !quoted => {}
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    out
 }
 
 fn skip_cfws(s: &[u8], mut pos: usize) -> usize {
@@ -157,6 +191,9 @@ mod tests {
         assert_eq!(MessageId::parse(b"<no-at>").unwrap().as_str(), "no-at");
         assert_eq!(MessageId::parse(b"(c) <a@[1.2.3.4]> (d)").unwrap().as_str(), "a@[1.2.3.4]");
         assert_eq!(MessageId::parse("<ü@x>".as_bytes()).unwrap().as_str(), "ü@x");
+        // RFC 5322 A.6.3: obsolete CFWS inside the id.
+        let id = MessageId::parse(b"<1234   @   local(blah)  .machine .example>").unwrap();
+        assert_eq!(id.as_str(), "1234@local.machine.example");
     }
 
     #[test]
@@ -164,7 +201,7 @@ mod tests {
         let cases: [(&[u8], usize); 6] = [
             (b"", 0),
             (b"<>", 1),
-            (b"<a b@x>", 2),
+            (b"<a\x01b@x>", 2),
             (b"<a@x", 4),
             (b"<a@x> <b@y>", 6),
             (b"<a\xff@x>", 2),
@@ -180,7 +217,7 @@ mod tests {
 
     #[test]
     fn list_skips_broken_ids() {
-        let ids = MessageId::parse_list(b"<a@x> <b y> <<c@z> <unterminated");
+        let ids = MessageId::parse_list(b"<a@x> <b\x01y> <<c@z> <unterminated");
         assert_eq!(ids.iter().map(MessageId::as_str).collect::<Vec<_>>(), ["a@x", "c@z"]);
         assert!(MessageId::parse_list(b"").is_empty());
     }
