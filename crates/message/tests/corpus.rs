@@ -1,5 +1,7 @@
 //! The message corpus in `testdata/message/`: each file's exact structure, with offsets checked
 //! against the bytes, plus the invariants every parse must keep.
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
 
 use std::fmt::Write;
 use std::path::PathBuf;
