@@ -37,9 +37,10 @@ pub fn decode_encoded_words(text: &str) -> Cow<'_, str> {
     let mut gap_start: Option<usize> = None;
     let mut pos = 0;
     let mut literal_start = 0;
+    let mut scan = Scan::default();
     while let Some(found) = text[pos..].find("=?") {
         let start = pos + found;
-        let Some((encoding, bytes, end)) = parse_word(text, start) else {
+        let Some((encoding, bytes, end)) = parse_word(text, start, &mut scan) else {
             pos = start + 2;
             continue;
         };
@@ -127,7 +128,11 @@ fn flush(out: &mut String, pending: &mut Option<(&'static Encoding, Vec<u8>)>) {
 
 /// Parses the encoded word at `text[start..]` (which starts with "=?"): its charset, decoded
 /// bytes, and the offset after it.
-fn parse_word(text: &str, start: usize) -> Option<(&'static Encoding, Vec<u8>, usize)> {
+fn parse_word(
+    text: &str,
+    start: usize,
+    scan: &mut Scan,
+) -> Option<(&'static Encoding, Vec<u8>, usize)> {
     let rest = &text[start + 2..];
     let q1 = rest.find('?')?;
     let charset = &rest[..q1];
@@ -136,22 +141,66 @@ fn parse_word(text: &str, start: usize) -> Option<(&'static Encoding, Vec<u8>, u
     if charset.is_empty() || !charset.bytes().all(|b| b.is_ascii_graphic()) {
         return None;
     }
-    let rest = &rest[q1 + 1..];
-    let (kind, rest) = (rest.as_bytes().first()?, rest.get(1..)?);
-    let rest = rest.strip_prefix('?')?;
-    let text_len = rest.find("?=")?;
-    let encoded = &rest[..text_len];
-    if encoded.bytes().any(|b| b.is_ascii_whitespace() || !b.is_ascii()) {
+    let kind = *rest.as_bytes().get(q1 + 1)?;
+    if rest.as_bytes().get(q1 + 2) != Some(&b'?') {
         return None;
     }
+    let text_start = start + 2 + q1 + 3;
+    let text_end = scan.next_end(text, text_start)?;
+    if scan.next_bad(text, text_start).is_some_and(|bad| bad < text_end) {
+        return None;
+    }
+    let encoding = charset_encoding(charset)?;
+    let encoded = &text.as_bytes()[text_start..text_end];
     let bytes = match kind {
-        b'B' | b'b' => decode_base64(encoded.as_bytes()),
-        b'Q' | b'q' => decode_q(encoded.as_bytes()),
+        b'B' | b'b' => decode_base64(encoded),
+        b'Q' | b'q' => decode_q(encoded),
         _ => return None,
     };
-    let encoding = charset_encoding(charset)?;
-    let end = text.len() - rest.len() + text_len + 2;
-    Some((encoding, bytes, end))
+    Some((encoding, bytes, text_end + 2))
+}
+
+/// Cached forward searches, so that many "=?" in a long value cost linear time, not quadratic:
+/// positions only grow, and a search result stays valid until the position passes it.
+#[derive(Default)]
+struct Scan {
+    /// (searched from, first "?=" at or after it).
+    end: Option<(usize, Option<usize>)>,
+    /// (searched from, first whitespace or non-ASCII byte at or after it).
+    bad: Option<(usize, Option<usize>)>,
+}
+
+impl Scan {
+    fn next_end(&mut self, text: &str, from: usize) -> Option<usize> {
+        cached(&mut self.end, from, || {
+            memchr::memmem::find(&text.as_bytes()[from..], b"?=").map(|i| from + i)
+        })
+    }
+
+    fn next_bad(&mut self, text: &str, from: usize) -> Option<usize> {
+        cached(&mut self.bad, from, || {
+            text.as_bytes()[from..]
+                .iter()
+                .position(|b| b.is_ascii_whitespace() || !b.is_ascii())
+                .map(|i| from + i)
+        })
+    }
+}
+
+fn cached(
+    cache: &mut Option<(usize, Option<usize>)>,
+    from: usize,
+    search: impl FnOnce() -> Option<usize>,
+) -> Option<usize> {
+    if let Some((searched_from, found)) = *cache
+        && from >= searched_from
+        && found.is_none_or(|at| from <= at)
+    {
+        return found;
+    }
+    let found = search();
+    *cache = Some((from, found));
+    found
 }
 
 /// The encoding for a MIME charset name. WHATWG maps ISO-8859-1 and US-ASCII to
@@ -240,6 +289,16 @@ mod tests {
         }
         // A malformed word does not hide a good one after it.
         assert_eq!(decode_encoded_words("=?x?y =?utf-8?q?ok?="), "=?x?y ok");
+    }
+
+    #[test]
+    fn many_unfinished_words_take_linear_time() {
+        for unit in ["=?cs?q?a", "=?utf-8?q?a =?", "=?zz?q?a=?zz?q?b"] {
+            let text = unit.repeat(200_000) + "?=";
+            let started = std::time::Instant::now();
+            let _ = decode_encoded_words(&text);
+            assert!(started.elapsed().as_secs() < 5, "{unit:?}: {:?}", started.elapsed());
+        }
     }
 
     #[test]
