@@ -135,3 +135,37 @@ fn mtasts_lookup_without_policy_host() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(stderr(&output), "mox: example.org: no MTA-STS record at _mta-sts.example.org\n");
 }
+
+fn testdata(name: &str) -> String {
+    format!("{}/../../testdata/tlsrpt/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn tlsrpt_parsereportmsg() {
+    let server = server();
+    for (file, organization) in [
+        ("google-report.eml", "Google Inc."),
+        ("microsoft-report.eml", "Microsoft Corporation"),
+        ("plain-json-report.eml", "Microsoft Corporation"),
+        ("rfc8460-section-5.3.1.eml", "Company-X"),
+    ] {
+        let output = mox(&server, &["tlsrpt", "parsereportmsg", &testdata(file)]);
+        assert_eq!(output.status.code(), Some(0), "{file}: {}", stderr(&output));
+        // The printed JSON is the report in the message.
+        let printed = tlsrpt::Report::parse(&output.stdout).expect("printed JSON is a report");
+        let message = std::fs::read(testdata(file)).expect("read");
+        assert_eq!(printed, tlsrpt::parse_report_message(&message).expect("report"), "{file}");
+        assert_eq!(printed.organization_name, organization);
+        assert!(stdout(&output).starts_with("{\n  \"organization-name\": "), "{file}");
+    }
+
+    let output = mox(&server, &["tlsrpt", "parsereportmsg", &testdata("README.md")]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout(&output), "");
+    let err = stderr(&output);
+    assert!(err.contains("README.md: no TLSRPT report in message"), "{err}");
+    assert!(err.ends_with("README.md: no valid TLS report\n"), "{err}");
+
+    let output = mox(&server, &["tlsrpt", "parsereportmsg"]);
+    assert_eq!(output.status.code(), Some(2));
+}

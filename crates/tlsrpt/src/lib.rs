@@ -11,6 +11,9 @@
 //! - [`Report`] holds every field of §4.4 with serde: [`Report::parse`] reads JSON,
 //!   [`Report::parse_gzip`] gzipped JSON, and [`Report::to_json`] writes a report to send.
 //!   Parsing accepts what large senders (Google, Microsoft) actually send.
+//! - [`parse_report_message`] finds the report in an email message (§5.3: the
+//!   `application/tlsrpt+gzip` or `+json` part of a `multipart/report`), using the `message`
+//!   crate's MIME parser.
 //!
 //! ```
 //! use tlsrpt::{PolicyType, Record, Report, ResultType};
@@ -61,12 +64,14 @@
 #![warn(missing_docs)]
 
 mod datetime;
+mod message;
 mod record;
 mod report;
 
 use dns::{Domain, LookupError, Resolver};
 
 pub use datetime::DateTime;
+pub use message::{MAX_MESSAGE_SIZE, parse_report_message};
 pub use record::{Extension, Record, RecordProblem, Rua, RuaScheme};
 pub use report::{
     AppliedPolicy, DateRange, FailureDetails, MAX_REPORT_SIZE, PolicyResult, PolicyType, Report,
@@ -121,6 +126,18 @@ pub enum Error {
         /// The limit in bytes.
         limit: usize,
     },
+    /// A report message is larger than the limit.
+    #[error("message larger than {limit} bytes")]
+    MessageTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A message has no part that holds a TLSRPT report (no `application/tlsrpt+gzip` or
+    /// `application/tlsrpt+json` part, nor a `.json`/`.json.gz` attachment).
+    #[error(
+        "no TLSRPT report in message (no application/tlsrpt+gzip or application/tlsrpt+json part)"
+    )]
+    NoReportInMessage,
 }
 
 /// A TLSRPT record found in DNS.

@@ -272,3 +272,99 @@ fn bad_gzip_and_oversized_reports() {
     assert!(matches!(err, Error::ReportTooLarge { limit: MAX_REPORT_SIZE }), "{err:?}");
     assert_eq!(err.to_string(), "TLSRPT report larger than 20971520 bytes");
 }
+
+#[test]
+fn report_messages() {
+    // RFC 8460 §5.3.1's example message, with the Appendix B report as its content.
+    let from_rfc = tlsrpt::parse_report_message(&testdata("rfc8460-section-5.3.1.eml")).unwrap();
+    assert_eq!(from_rfc, Report::parse(&testdata("rfc8460-appendix-b.json")).unwrap());
+
+    // Google: base64 application/tlsrpt+gzip with name and filename.
+    let google = tlsrpt::parse_report_message(&testdata("google-report.eml")).unwrap();
+    assert_eq!(
+        google,
+        Report::parse_gzip(&testdata("google-multiple-policies-ipv6.json.gz")).unwrap()
+    );
+    assert_eq!(google.policies.len(), 2);
+
+    // Microsoft: report-type without quotes, folded parameters, a size parameter.
+    let microsoft = tlsrpt::parse_report_message(&testdata("microsoft-report.eml")).unwrap();
+    assert_eq!(microsoft.report_id, "133546464000000000+example.net");
+    assert_eq!(microsoft.policies[0].policy.policy_type, PolicyType::Tlsa);
+
+    // Plain application/tlsrpt+json.
+    let plain = tlsrpt::parse_report_message(&testdata("plain-json-report.eml")).unwrap();
+    assert_eq!(plain, Report::parse(&testdata("microsoft-no-offset-failures.json")).unwrap());
+}
+
+#[test]
+fn report_message_variants_and_errors() {
+    let json = String::from_utf8(testdata("google-sts-success.json")).unwrap();
+    // A message that is the report itself.
+    let single = format!("Subject: report\r\nContent-Type: application/tlsrpt+json\r\n\r\n{json}");
+    assert_eq!(
+        tlsrpt::parse_report_message(single.as_bytes()).unwrap().report_id,
+        "2024-03-10T00:00:00Z_example.org"
+    );
+
+    // Mislabelled as application/octet-stream, but named .json.gz; base64 without line breaks.
+    let gz = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(json.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    let b64 = base64_encode(&gz);
+    let mislabelled = format!(
+        "Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nreport attached\r\n--x\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"s.example!example.org!1!2.json.gz\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--x--\r\n"
+    );
+    assert_eq!(
+        tlsrpt::parse_report_message(mislabelled.as_bytes()).unwrap().organization_name,
+        "Google Inc."
+    );
+
+    // A forwarded report: the report message inside message/rfc822.
+    let inner = String::from_utf8(testdata("google-report.eml")).unwrap();
+    let forwarded = format!(
+        "Subject: Fwd: report\r\nContent-Type: multipart/mixed; boundary=f\r\n\r\n--f\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--f\r\nContent-Type: message/rfc822\r\n\r\n{inner}\r\n--f--\r\n"
+    );
+    assert_eq!(tlsrpt::parse_report_message(forwarded.as_bytes()).unwrap().policies.len(), 2);
+
+    // No report.
+    let dmarc = "Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nDMARC\r\n--x\r\nContent-Type: application/zip\r\nContent-Disposition: attachment; filename=\"r.zip\"\r\n\r\nPK\r\n--x--\r\n";
+    let err = tlsrpt::parse_report_message(dmarc.as_bytes()).unwrap_err();
+    assert!(matches!(err, Error::NoReportInMessage), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "no TLSRPT report in message (no application/tlsrpt+gzip or application/tlsrpt+json part)"
+    );
+    assert!(matches!(tlsrpt::parse_report_message(b""), Err(Error::NoReportInMessage)));
+
+    // A report part that is not a valid report.
+    let broken = "Content-Type: application/tlsrpt+json\r\n\r\n{\"organization-name\": 1}";
+    let err = tlsrpt::parse_report_message(broken.as_bytes()).unwrap_err();
+    assert!(
+        err.to_string().starts_with("TLSRPT report: invalid type: integer `1`, expected a string"),
+        "{err}"
+    );
+
+    // Too large.
+    let huge = vec![b'a'; tlsrpt::MAX_MESSAGE_SIZE + 1];
+    assert!(matches!(tlsrpt::parse_report_message(&huge), Err(Error::MessageTooLarge { .. })));
+}
+
+fn base64_encode(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}

@@ -1,20 +1,23 @@
-//! `mox tlsrpt lookup`: SMTP TLS Reporting (RFC 8460), with the `tlsrpt` crate.
+//! `mox tlsrpt lookup|parsereportmsg`: SMTP TLS Reporting (RFC 8460), with the `tlsrpt` crate.
 
 use std::io::Write as _;
+use std::path::PathBuf;
 
 use crate::cmd::{Run, usage_error};
 use crate::context::Context;
 
-/// Look up TLSRPT records.
+/// Look up TLSRPT records and read TLS reports.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Tlsrpt {
     Lookup(Lookup),
+    Parsereportmsg(Parsereportmsg),
 }
 
 impl Run for Tlsrpt {
     async fn run(self, ctx: &Context) -> anyhow::Result<()> {
         match self {
             Tlsrpt::Lookup(c) => c.run(ctx).await,
+            Tlsrpt::Parsereportmsg(c) => c.run(ctx).await,
         }
     }
 }
@@ -58,6 +61,48 @@ impl Run for Lookup {
     }
 }
 
+/// Parse and print the TLSRPT in the message.
+///
+/// The report is printed in formatted JSON. Each message file is read whole (at most 15 MiB);
+/// the report is the message's application/tlsrpt+gzip or application/tlsrpt+json part (RFC
+/// 8460 section 5.3), base64 or otherwise encoded, gzipped or not. A file that cannot be read or
+/// holds no valid report is reported on stderr with its name; the others are still printed, and
+/// the exit status is 1.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Parsereportmsg {
+    /// Message files (RFC 5322, as saved from a mail client or a Maildir) holding a report.
+    #[arg(value_name = "message", required = true)]
+    messages: Vec<PathBuf>,
+}
+
+impl Run for Parsereportmsg {
+    async fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        let mut failed = 0;
+        for path in &self.messages {
+            match read_report(path) {
+                Ok(report) => writeln!(ctx.stdout(), "{}", report.to_json_pretty())?,
+                Err(e) => {
+                    failed += 1;
+                    tracing::error!("{}: {e:#}", path.display());
+                }
+            }
+        }
+        match failed {
+            0 => Ok(()),
+            1 if self.messages.len() == 1 => {
+                anyhow::bail!("{}: no valid TLS report", self.messages[0].display())
+            }
+            n => anyhow::bail!("{n} of {} messages without a valid TLS report", self.messages.len()),
+        }
+    }
+}
+
+fn read_report(path: &std::path::Path) -> anyhow::Result<::tlsrpt::Report> {
+    use anyhow::Context as _;
+    let data = std::fs::read(path).context("reading message")?;
+    Ok(::tlsrpt::parse_report_message(&data)?)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -88,6 +133,36 @@ mod tests {
              rua: mailto:tls@example.com (reports by email)\n\
              rua: https://r.example/tlsrpt (reports by HTTPS POST)\n"
         );
+    }
+
+    fn testdata(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/tlsrpt").join(name)
+    }
+
+    #[tokio::test]
+    async fn parsereportmsg_prints_formatted_json() {
+        let (ctx, printed) = Context::for_test(GlobalOptions::default(), None, b"");
+        let command = Parsereportmsg {
+            messages: vec![testdata("rfc8460-section-5.3.1.eml"), testdata("google-report.eml")],
+        };
+        command.run(&ctx).await.expect("parse");
+        let printed = String::from_utf8(printed.lock().expect("not poisoned").clone()).expect("utf-8");
+        assert!(printed.starts_with("{\n  \"organization-name\": \"Company-X\",\n  \"date-range\": {\n"), "{printed}");
+        assert!(printed.contains("\n}\n{\n  \"organization-name\": \"Google Inc.\",\n"), "{printed}");
+        assert!(printed.contains("\"failure-reason-code\": \"X509_V_ERR_PROXY_PATH_LENGTH_EXCEEDED\""), "{printed}");
+        assert!(printed.ends_with("}\n"), "{printed}");
+    }
+
+    #[tokio::test]
+    async fn parsereportmsg_reports_bad_files_and_goes_on() {
+        let (ctx, printed) = Context::for_test(GlobalOptions::default(), None, b"");
+        let command = Parsereportmsg {
+            messages: vec![testdata("README.md"), testdata("plain-json-report.eml"), testdata("missing.eml")],
+        };
+        let err = command.run(&ctx).await.expect_err("two bad files");
+        assert_eq!(err.to_string(), "2 of 3 messages without a valid TLS report");
+        let printed = String::from_utf8(printed.lock().expect("not poisoned").clone()).expect("utf-8");
+        assert!(printed.contains("\"organization-name\": \"Microsoft Corporation\""), "{printed}");
     }
 
     #[tokio::test]
