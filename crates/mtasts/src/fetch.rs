@@ -34,12 +34,16 @@ pub trait Connector: Send + Sync + fmt::Debug {
 }
 
 /// Resolves the policy host's IPv4 and IPv6 addresses and tries them in turn on a port (443 by
-/// default). A policy host that does not exist in DNS gives [`Error::PolicyHostLookup`] with a
-/// not-found lookup error: the domain serves no policy.
+/// default), giving each address at most [`CONNECT_TIMEOUT`] so one unreachable address does not
+/// use up the whole fetch timeout. A policy host that does not exist in DNS gives
+/// [`Error::PolicyHostLookup`] with a not-found lookup error: the domain serves no policy.
 #[derive(Debug, Clone)]
 pub struct DnsConnector {
     port: u16,
 }
+
+/// How long [`DnsConnector`] waits for one address to accept the connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl DnsConnector {
     /// Connects to port 443.
@@ -68,7 +72,14 @@ impl Connector for DnsConnector {
             .map_err(|source| Error::PolicyHostLookup { host: host.clone(), source })?;
         let mut last_error = None;
         for ip in ips.records {
-            match TcpStream::connect(SocketAddr::new(ip, self.port)).await {
+            let attempt = tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                TcpStream::connect(SocketAddr::new(ip, self.port)),
+            );
+            let result = attempt.await.unwrap_or_else(|_| {
+                Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "connection timed out"))
+            });
+            match result {
                 Ok(stream) => return Ok(stream),
                 Err(e) => {
                     tracing::debug!(%host, %ip, error = %e, "mtasts: connecting to policy host");

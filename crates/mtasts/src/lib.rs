@@ -64,8 +64,8 @@ use dns::{Domain, DomainError, LookupError, Resolver};
 
 pub use cache::{CachedPolicy, FETCH_BACKOFF, PolicyCache, Resolution, Source};
 pub use fetch::{
-    Connector, DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, DnsConnector, Fetcher, FixedConnector,
-    WELL_KNOWN_PATH,
+    CONNECT_TIMEOUT, Connector, DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, DnsConnector, Fetcher,
+    FixedConnector, WELL_KNOWN_PATH,
 };
 pub use policy::{MAX_MAX_AGE, Mode, MxPattern, Policy, PolicyProblem};
 pub use record::{Extension, Record, RecordProblem};

@@ -244,6 +244,18 @@ async fn dns_connector_resolves_the_policy_host() {
     let policy = f.fetch(&resolver, &domain()).await.unwrap();
     assert_eq!(policy.mode, Mode::Enforce);
 
+    // The first address refuses (nothing listens on 127.0.0.2), the next one is tried.
+    let two =
+        MockResolver::from_zone("mta-sts.example.com A 127.0.0.2\nmta-sts.example.com A 127.0.0.1")
+            .unwrap();
+    assert_eq!(f.fetch(&two, &domain()).await.unwrap().mode, Mode::Enforce);
+    let refusing = MockResolver::from_zone("mta-sts.example.com A 127.0.0.2").unwrap();
+    let err = f.fetch(&refusing, &domain()).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Connect { address, .. } if address.ip() == std::net::Ipv4Addr::new(127, 0, 0, 2)),
+        "{err:?}"
+    );
+
     // No policy host in DNS: the domain serves no policy.
     let err = f.fetch(&resolver, &Domain::parse("other.example").unwrap()).await.unwrap_err();
     assert!(matches!(err, Error::PolicyHostLookup { .. }), "{err:?}");
