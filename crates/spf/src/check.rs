@@ -285,6 +285,81 @@ impl<'r> Verifier<'r> {
     }
 }
 
+/// What looking up a domain's SPF record found (RFC 7208 §4.4, §4.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordLookup {
+    /// The domain has exactly one SPF record, and it parses.
+    Found {
+        /// The record as published (its strings concatenated).
+        text: String,
+        /// The parsed record.
+        record: Record,
+        /// Whether the answer was DNSSEC-authenticated.
+        authentic: bool,
+    },
+    /// The domain does not exist or has no SPF record: result none.
+    None {
+        /// What was found.
+        problem: String,
+    },
+    /// The lookup failed temporarily: result temperror.
+    Temperror {
+        /// The DNS failure.
+        problem: String,
+    },
+    /// Several SPF records, or one that does not parse: result permerror.
+    Permerror {
+        /// What is wrong.
+        problem: String,
+        /// The record, when there is one that does not parse.
+        text: Option<String>,
+    },
+}
+
+impl RecordLookup {
+    /// The SPF result the lookup implies, or `None` when a record was found and has to be
+    /// evaluated.
+    pub fn result(&self) -> Option<SpfResult> {
+        match self {
+            RecordLookup::Found { .. } => None,
+            RecordLookup::None { .. } => Some(SpfResult::None),
+            RecordLookup::Temperror { .. } => Some(SpfResult::Temperror),
+            RecordLookup::Permerror { .. } => Some(SpfResult::Permerror),
+        }
+    }
+}
+
+/// Looks up the SPF record of `domain`: the TXT records that start with `v=spf1`, of which there
+/// must be exactly one (RFC 7208 §4.4, §4.5). Other TXT records are ignored.
+pub async fn lookup_record(resolver: &dyn Resolver, domain: &Domain) -> RecordLookup {
+    let lookup = match resolver.lookup_txt(domain).await {
+        Ok(lookup) => lookup,
+        Err(e) if e.is_not_found() => {
+            return RecordLookup::None { problem: format!("no SPF record: {e}") };
+        }
+        Err(e) => return RecordLookup::Temperror { problem: e.to_string() },
+    };
+    let mut spf = lookup.records.iter().filter(|text| Record::is_spf(text));
+    let Some(text) = spf.next() else {
+        let problem = format!("{domain}: no SPF record among its TXT records");
+        return RecordLookup::None { problem };
+    };
+    if spf.next().is_some() {
+        let count = lookup.records.iter().filter(|text| Record::is_spf(text)).count();
+        let problem = format!("{domain}: {count} SPF records, there must be one");
+        return RecordLookup::Permerror { problem, text: None };
+    }
+    match Record::parse(text) {
+        Ok(record) => {
+            RecordLookup::Found { text: text.clone(), record, authentic: lookup.authentic }
+        }
+        Err(e) => RecordLookup::Permerror {
+            problem: format!("{domain}: invalid record: {e}"),
+            text: Some(text.clone()),
+        },
+    }
+}
+
 /// An IPv4-mapped IPv6 address is an IPv4 client (RFC 7208 §5, RFC 4291 §2.5.5.2).
 fn canonical_ip(ip: IpAddr) -> IpAddr {
     match ip {
@@ -421,22 +496,12 @@ impl<'a> Evaluator<'a> {
 
     /// RFC 7208 §4.4, §4.5: the one SPF record of `domain`, or the outcome without one.
     async fn lookup_record(&mut self, domain: &Domain) -> Result<Record, Outcome> {
-        let txts = match self.resolver.lookup_txt(domain).await {
-            Ok(lookup) => lookup.records,
-            Err(e) if e.is_not_found() => return Err(Outcome::none(format!("no SPF record: {e}"))),
-            Err(e) => return Err(Outcome::stop(Stop::temp(e.to_string()))),
-        };
-        let mut spf = txts.iter().filter(|text| Record::is_spf(text));
-        let Some(text) = spf.next() else {
-            return Err(Outcome::none(format!("{domain}: no SPF record among its TXT records")));
-        };
-        if spf.next().is_some() {
-            let count = txts.iter().filter(|text| Record::is_spf(text)).count();
-            let problem = format!("{domain}: {count} SPF records, there must be one");
-            return Err(Outcome::stop(Stop::perm(problem)));
+        match lookup_record(self.resolver, domain).await {
+            RecordLookup::Found { record, .. } => Ok(record),
+            RecordLookup::None { problem } => Err(Outcome::none(problem)),
+            RecordLookup::Temperror { problem } => Err(Outcome::stop(Stop::temp(problem))),
+            RecordLookup::Permerror { problem, .. } => Err(Outcome::stop(Stop::perm(problem))),
         }
-        Record::parse(text)
-            .map_err(|e| Outcome::stop(Stop::perm(format!("{domain}: invalid record: {e}"))))
     }
 
     /// Whether `directive` matches, or why evaluation stops.

@@ -14,6 +14,7 @@
 //!   and redirect recursion with loop detection, and `exp=` explanations. The outcome is an
 //!   [`Evaluation`]: the result, the directive that decided it, the explanation and, for errors,
 //!   the problem. Results are values; [`Error`] is only for malformed input.
+//! - [`lookup_record`]: a domain's one SPF record (§4.4, §4.5), as [`RecordLookup`].
 //! - [`ReceivedSpf`] (§9.1) and [`AuthenticationResult`] (RFC 8601 §2.7.2) to record results
 //!   in a message header.
 //! - [`MacroString`]: the macro language of §7, expandable without DNS.
@@ -85,7 +86,10 @@ mod header;
 mod macros;
 mod record;
 
-pub use check::{DEFAULT_TIMEOUT, Evaluation, Identity, Limits, Verification, Verifier};
+pub use check::{
+    DEFAULT_TIMEOUT, Evaluation, Identity, Limits, RecordLookup, Verification, Verifier,
+    lookup_record,
+};
 pub use error::{Error, SyntaxProblem};
 pub use header::{AuthenticationResult, ReceivedSpf};
 pub use macros::{MAX_EXPANSION_LENGTH, Macro, MacroLetter, MacroPart, MacroString, MacroValues};
