@@ -35,6 +35,10 @@ impl Default for Limits {
     }
 }
 
+/// How deep includes and redirects may nest, whatever the [`Limits`]: the lookup-term limit
+/// already bounds nesting to 10, this keeps a raised limit from recursing without bound.
+pub const MAX_NESTING: usize = 32;
+
 /// How long an evaluation may take by default: RFC 7208 §4.6.4 asks for at least 20 seconds.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -576,6 +580,9 @@ impl<'a> Evaluator<'a> {
                 "include:{target} loops back to a record being evaluated"
             )));
         }
+        if self.stack.len() >= MAX_NESTING {
+            return Err(Stop::perm(format!("include:{target} nests deeper than {MAX_NESTING}")));
+        }
         self.stack.push(target.clone());
         let nested = self.check_host(target.clone(), false).await;
         self.stack.pop();
@@ -600,6 +607,10 @@ impl<'a> Evaluator<'a> {
         };
         if self.stack.contains(&target) {
             let problem = format!("redirect={target} loops back to a record being evaluated");
+            return Outcome::stop(Stop::perm(problem));
+        }
+        if self.stack.len() >= MAX_NESTING {
+            let problem = format!("redirect={target} nests deeper than {MAX_NESTING}");
             return Outcome::stop(Stop::perm(problem));
         }
         self.stack.push(target.clone());

@@ -87,8 +87,8 @@ mod macros;
 mod record;
 
 pub use check::{
-    DEFAULT_TIMEOUT, Evaluation, Identity, Limits, RecordLookup, Verification, Verifier,
-    lookup_record,
+    DEFAULT_TIMEOUT, Evaluation, Identity, Limits, MAX_NESTING, RecordLookup, Verification,
+    Verifier, lookup_record,
 };
 pub use error::{Error, SyntaxProblem};
 pub use header::{AuthenticationResult, ReceivedSpf};
