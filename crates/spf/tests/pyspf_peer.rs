@@ -156,7 +156,7 @@ for scenario in json.load(sys.stdin):
 
 #[tokio::test]
 async fn random_policies_agree_with_pyspf() {
-    let mut rng = Rng(0x5eed_2014_0007_208);
+    let mut rng = Rng(0x05ee_d201_4000_7208);
     let mut scenarios = Vec::new();
     let mut input = String::from("[");
     for index in 0..POLICIES {
