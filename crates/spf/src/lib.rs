@@ -20,7 +20,8 @@
 //! - [`MacroString`]: the macro language of §7, expandable without DNS.
 //!
 //! Conformance: the OpenSPF RFC 7208 test suite runs in `cargo test` (all 203 cases pass), with
-//! the examples of RFC 7208 Appendix A and §7.4.
+//! the examples of RFC 7208 Appendix A and §7.4, and pyspf (Debian's `python3-spf`) evaluates 300
+//! random policies with the same results.
 //!
 //! # Example
 //!
