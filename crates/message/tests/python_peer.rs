@@ -4,7 +4,7 @@
 //! the corpus and of the generated set. The descriptions must be equal: the same parts in the
 //! same order, the same content types and file names, the same decoded payloads and texts.
 //!
-//! Needs `python3` on PATH (only its standard library).
+//! Needs Python 3 (only its standard library): `python3` on PATH, or `/usr/bin/python3`.
 
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
@@ -21,11 +21,16 @@ fn testdata() -> PathBuf {
 
 fn python(args: &[&str]) -> String {
     let script = testdata().join("python_email_peer.py");
-    let out = Command::new("python3")
+    // Any Python 3 will do (standard library only): the one on PATH, else Debian's.
+    let interpreter = ["python3", "/usr/bin/python3"]
+        .into_iter()
+        .find(|p| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .expect("python3 is needed as the peer for this test");
+    let out = Command::new(interpreter)
         .arg(&script)
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("python3 (needed as the peer for this test): {e}"));
+        .unwrap_or_else(|e| panic!("{interpreter}: {e}"));
     assert!(out.status.success(), "python3 failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
