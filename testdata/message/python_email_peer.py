@@ -2,6 +2,8 @@
 
   python3 python_email_peer.py generate DIR COUNT SEED   writes COUNT random MIME messages
   python3 python_email_peer.py describe FILE...          prints each file's MIME tree
+  python3 python_email_peer.py addresses COUNT SEED      writes COUNT random To fields
+  python3 python_email_peer.py parse-addresses FILE      parses To values listed in FILE
 
 describe prints, per file, a line "file NAME", then one line per part in depth-first order
 (Message.walk()): content type, file name, and the decoded payload of leaf parts as hex
@@ -11,7 +13,7 @@ hex), tab separated. Only the standard library is used.
 
 import random
 import sys
-from email import message_from_bytes, policy
+from email import message_from_bytes, message_from_string, policy
 from email.message import EmailMessage
 from email.mime.application import MIMEApplication
 from email.mime.message import MIMEMessage
@@ -98,8 +100,56 @@ def describe(paths):
             print("\t".join(fields))
 
 
+# Pieces that Python's writer handles correctly. Left out: a long name (written unquoted across a
+# fold), "(paren)" (written unquoted, so a comment that RFC 5322 readers drop) and a literal
+# "=?utf-8?q?x?=" (written as is, so an encoded word that RFC 2047 readers decode), and a tab
+# (written unquoted, which RFC 5322 §3.2.2 reads as a single space; Python keeps the tab).
+NAME_PIECES = ["Jane", "Doe", "J.", "O'Brien", "Doe, Jane", '"quoted"', "back\\slash", "M\u00fcller", "\u5c71\u7530", "a@b", "<>", "Dr. med.", ";:", "Fran\u00e7ois-Xavier"]
+LOCALPARTS = ["jane", "jane.doe", "j+tag", "o'brien", "first last", "a..b", "\u00e9l\u00e8ve", "\"q\"", "x" * 70]
+DOMAINS = ["example.org", "mail.example.net", "b\u00fccher.example", "xn--bcher-kva.example", "sub.domain.test"]
+
+
+def random_addresses(rng):
+    from email.headerregistry import Address
+    out = []
+    for _ in range(rng.randint(1, 4)):
+        name = " ".join(rng.choice(NAME_PIECES) for _ in range(rng.randint(0, 3)))
+        out.append(Address(display_name=name, username=rng.choice(LOCALPARTS), domain=rng.choice(DOMAINS)))
+    return out
+
+
+def addresses(count, seed):
+    """Prints, per To field: its raw value as hex, then one line per address: display name
+    (hex of UTF-8), username (hex) and domain (as Python keeps it)."""
+    rng = random.Random(seed)
+    for _ in range(count):
+        addrs = random_addresses(rng)
+        msg = EmailMessage(policy=policy.SMTPUTF8)
+        msg["To"] = addrs
+        data = msg.as_bytes()
+        value = data.split(b":", 1)[1].split(b"\r\n\r\n", 1)[0]
+        print("field", value.hex())
+        for a in msg["To"].addresses:
+            print("\t".join([a.display_name.encode().hex(), a.username.encode().hex(), a.domain]))
+
+
+def parse_addresses(path):
+    """Reads To values (hex, one a line) and prints what Python parses, as addresses prints."""
+    for line in open(path):
+        # As text, so that raw UTF-8 (RFC 6532) is read as characters.
+        value = bytes.fromhex(line.strip()).decode("utf-8")
+        msg = message_from_string("To: " + value + "\r\n\r\n", policy=policy.default)
+        print("field", line.strip())
+        for a in msg["To"].addresses:
+            print("\t".join([a.display_name.encode().hex(), a.username.encode().hex(), a.domain]))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "generate":
         generate(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif sys.argv[1] == "addresses":
+        addresses(int(sys.argv[2]), int(sys.argv[3]))
+    elif sys.argv[1] == "parse-addresses":
+        parse_addresses(sys.argv[2])
     else:
         describe(sys.argv[2:])
