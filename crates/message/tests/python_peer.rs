@@ -121,8 +121,11 @@ fn generated_messages_agree_with_python_email() {
     assert!(parts > 600, "only {parts} parts");
 }
 
-/// One address as the peer script prints it: display name, localpart, domain.
-fn peer_addresses(output: &str) -> Vec<(String, Vec<(String, String, String)>)> {
+/// One address: display name ("" if none), localpart, ASCII domain.
+type AddressParts = (String, String, String);
+
+/// The peer script's address output: each field's value and its addresses.
+fn peer_addresses(output: &str) -> Vec<(String, Vec<AddressParts>)> {
     let unhex = |h: &str| {
         let bytes: Vec<u8> = (0..h.len())
             .step_by(2)
@@ -130,7 +133,7 @@ fn peer_addresses(output: &str) -> Vec<(String, Vec<(String, String, String)>)> 
             .collect();
         String::from_utf8(bytes).unwrap()
     };
-    let mut fields: Vec<(String, Vec<(String, String, String)>)> = Vec::new();
+    let mut fields: Vec<(String, Vec<AddressParts>)> = Vec::new();
     for line in output.lines() {
         if let Some(value) = line.strip_prefix("field ") {
             fields.push((unhex(value), Vec::new()));
@@ -143,7 +146,7 @@ fn peer_addresses(output: &str) -> Vec<(String, Vec<(String, String, String)>)> 
     fields
 }
 
-fn ours(list: &[message::MailboxOrGroup]) -> Vec<(String, String, String)> {
+fn ours(list: &[message::MailboxOrGroup]) -> Vec<AddressParts> {
     list.iter()
         .flat_map(|e| e.mailboxes().to_vec())
         .map(|m| {
