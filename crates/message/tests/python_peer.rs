@@ -111,11 +111,11 @@ fn corpus_agrees_with_python_email() {
 fn generated_messages_agree_with_python_email() {
     let dir = tempfile::tempdir().unwrap();
     let dir_str = dir.path().to_str().unwrap();
-    python(&["generate", dir_str, "300", "20261125"]);
+    python(&["generate", dir_str, "200", "20261125"]);
     let mut paths: Vec<PathBuf> =
         std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
     paths.sort();
-    assert_eq!(paths.len(), 300);
+    assert_eq!(paths.len(), 200);
     let (files, parts) = compare(&paths);
     println!("{files} generated messages, {parts} parts: same as Python's email");
     assert!(parts > 600, "only {parts} parts");
