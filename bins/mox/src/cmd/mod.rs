@@ -114,6 +114,8 @@ commands! {
     #[command(subcommand)]
     mtasts::Mtasts,
     #[command(subcommand)]
+    spf::Spf,
+    #[command(subcommand)]
     tlsrpt::Tlsrpt,
     version::Version,
 }
