@@ -496,7 +496,7 @@ fn parse_record_data(record_type: RecordType, data: &[Token]) -> Result<Record, 
 }
 
 fn decode_hex(hex: &str) -> Result<Vec<u8>, String> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err(format!("hex data has an odd number of digits: {hex:?}"));
     }
     (0..hex.len())
