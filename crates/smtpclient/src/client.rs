@@ -208,7 +208,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         if tracing::enabled!(tracing::Level::TRACE) {
             let text = String::from_utf8_lossy(&outgoing.bytes);
             if outgoing.secret {
-                trace!(target: "traceauth", "C: {}", text.trim_end());
+                trace!(target: "traceauth::smtpclient", "C: {}", text.trim_end());
                 trace!(
                     "C: {} (credentials logged at traceauth level)",
                     text.split(' ').take(2).collect::<Vec<_>>().join(" ").trim_end()
@@ -282,7 +282,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
             Err(_) => return Err(Error::Timeout { during, after: timeout }),
         };
         if during == Phase::Auth {
-            trace!(target: "traceauth", "S: {reply}");
+            trace!(target: "traceauth::smtpclient", "S: {reply}");
             trace!("S: {} (AUTH exchange logged at traceauth level)", reply.code());
         } else {
             trace!("S: {reply}");

@@ -64,6 +64,13 @@ impl DotStuffer {
                 Some(end) => {
                     out.extend_from_slice(&rest[..end]);
                     out.push(b'\r');
+                    if rest[end] == b'\r' && rest.get(end + 1) == Some(&b'\n') {
+                        // The common case, CRLF, in one step.
+                        out.push(b'\n');
+                        self.at_line_start = true;
+                        i += end + 2;
+                        continue;
+                    }
                     if rest[end] == b'\n' {
                         out.push(b'\n');
                         self.at_line_start = true;

@@ -15,7 +15,7 @@
 //!   §4.5.3.2 timeouts ([`Timeouts`]).
 //! - [`Error::is_permanent`] and [`Reply::is_permanent`] tell a queue whether to retry.
 //!
-//! Logging: protocol lines at `trace` level; AUTH exchanges only at the `traceauth` target.
+//! Logging: protocol lines at `trace` level; AUTH exchanges only at the `traceauth::smtpclient` target (see the `mox` logging conventions).
 //!
 //! The session alone, fed by hand (no network):
 //!

@@ -194,6 +194,11 @@ impl Aiosmtpd {
         Aiosmtpd { child, dir, port, certificate }
     }
 
+    /// The PEM file of the server's certificate (to trust it, e.g. via `SSL_CERT_FILE`).
+    pub fn cert_path(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+
     /// The messages received so far, in order.
     pub fn messages(&self) -> Vec<Received> {
         let outdir = self.dir.path().join("messages");
@@ -372,6 +377,11 @@ postlog unix-dgram n - n - 1 postlogd
             std::thread::sleep(Duration::from_millis(100));
         }
         postfix
+    }
+
+    /// The PEM file of the server's certificate.
+    pub fn cert_path(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
     }
 
     /// Postfix's log so far.

@@ -109,8 +109,13 @@ macro_rules! commands {
 // The command list: one line per command group, in mox's order. See the module documentation.
 commands! {
     help::Help,
+    #[command(subcommand)]
+    config::Config,
+    sendmail::Sendmail,
     version::Version,
 }
+
+pub(crate) use self::sendmail::run_as_sendmail;
 
 /// What every command and command group implements: do the work, print results to
 /// [`Context::stdout`].
