@@ -67,6 +67,8 @@ mod channel_binding;
 mod client;
 mod credentials;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod scram;
 mod secret;
 mod server;

@@ -30,6 +30,8 @@ pub mod args;
 mod compose;
 mod config;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod submit;
 
 use std::ffi::OsString;

@@ -55,6 +55,8 @@ mod capabilities;
 mod client;
 mod dotstuff;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod reply;
 mod session;
 pub mod tls;
