@@ -112,6 +112,8 @@ commands! {
     #[command(subcommand)]
     config::Config,
     sendmail::Sendmail,
+    #[command(subcommand)]
+    spf::Spf,
     version::Version,
 }
 
