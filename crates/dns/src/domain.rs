@@ -94,7 +94,7 @@ impl Domain {
             check_ascii_name(name, trimmed)?;
             Cow::Owned(trimmed.to_ascii_lowercase())
         } else {
-            let converted = Uts46::new()
+            let mut converted = Uts46::new()
                 .to_ascii(
                     trimmed.as_bytes(),
                     AsciiDenyList::EMPTY,
@@ -102,13 +102,32 @@ impl Domain {
                     DnsLength::Ignore,
                 )
                 .map_err(|_| DomainError::Idna { name: name.to_string() })?;
+            // IDNA maps the ideographic and fullwidth full stops to dots (RFC 3490 §3.1), so
+            // one at the end is the root, like a trailing ASCII dot.
+            if trimmed.len() == name.len()
+                && let Some(without_root) = converted.strip_suffix('.')
+            {
+                converted = Cow::Owned(without_root.to_string());
+            }
+            if converted.is_empty() {
+                return Err(DomainError::Empty);
+            }
             check_ascii_name(name, &converted)?;
             converted
         };
         let unicode = if ascii.split('.').any(|label| label.starts_with("xn--")) {
             let (unicode, result) =
                 Uts46::new().to_unicode(ascii.as_bytes(), AsciiDenyList::EMPTY, Hyphens::Allow);
-            if result.is_err() {
+            // An A-label must decode to a U-label that encodes back to the same A-label: this
+            // rejects e.g. "xn--xn--..." whose decoded form itself starts with "xn--" (UTS #46
+            // §4.1 criterion 4), so both forms always parse back to the same Domain.
+            let round_trip = Uts46::new().to_ascii(
+                unicode.as_bytes(),
+                AsciiDenyList::EMPTY,
+                Hyphens::Allow,
+                DnsLength::Ignore,
+            );
+            if result.is_err() || round_trip.ok().as_deref() != Some(&*ascii) {
                 return Err(DomainError::Idna { name: name.to_string() });
             }
             unicode.into_owned().into_boxed_str()
@@ -334,6 +353,32 @@ mod tests {
         ));
         // IDNA maps the fullwidth full stop to a dot.
         assert_eq!(Domain::parse("example\u{FF0E}com"), Domain::parse("example.com"));
+    }
+
+    #[test]
+    fn trailing_ideographic_full_stop_is_the_root() {
+        // U+3002 is a label separator in IDNA, so at the end it is the root dot; it used to
+        // leave an empty last label and the name was rejected.
+        assert_eq!(parse("bücher.example\u{3002}"), parse("bücher.example."));
+        assert_eq!(parse("例子\u{3002}广告\u{FF0E}"), parse("例子.广告"));
+        // Two root dots are still one too many.
+        assert!(matches!(
+            Domain::parse("bücher.example\u{3002}."),
+            Err(DomainError::EmptyLabel { .. })
+        ));
+        assert_eq!(Domain::parse("\u{3002}"), Err(DomainError::Empty));
+    }
+
+    #[test]
+    fn a_label_decoding_to_an_a_label_is_rejected() {
+        // Found by the dns_domain fuzz target: "xn--xn--t--q--miju-t--q--mijuu" decodes to a label
+        // that starts with "xn--" and does not encode back, so its Unicode form did not parse.
+        for name in [
+            "n-xnx.xn--xn--t--q--miju-t--q--mijuu",
+            "n-xnx.xn--xn--t--q--m\u{133}U-t--q--m\u{133}UU",
+        ] {
+            assert!(matches!(Domain::parse(name), Err(DomainError::Idna { .. })), "{name}");
+        }
     }
 
     #[test]
