@@ -20,10 +20,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use crate::account::{Inner, Tx};
 use crate::changes::Change;
 use crate::codec::MessageRecord;
-use crate::files;
 use crate::mailbox::normalize_mailbox_name;
 use crate::types::{Flags, LineEnding, MailboxId, MessageId, Timestamp};
 use crate::{Account, Error};
+use crate::{files, structure};
 
 /// Deliveries committed in one transaction at most.
 const MAX_BATCH: usize = 512;
@@ -95,14 +95,28 @@ impl MessageWriter {
         self.size
     }
 
-    /// Flushes the message to disk (fsync) and hands it over for delivery.
-    pub fn finish(mut self) -> Result<PreparedMessage, Error> {
+    /// Flushes the message to disk (fsync) and hands it over for delivery. Reads the file back
+    /// to parse its MIME structure.
+    pub fn finish(self) -> Result<PreparedMessage, Error> {
+        let path = self.path.clone().unwrap_or_default();
+        let data = fs::read(&path).map_err(Error::io(&path, "read message file"))?;
+        self.finish_parsed(&data)
+    }
+
+    /// Like [`MessageWriter::finish`], for a caller that has the message bytes at hand: `data`
+    /// must be what was written. Saves reading the file back.
+    pub fn finish_with(self, data: &[u8]) -> Result<PreparedMessage, Error> {
+        self.finish_parsed(data)
+    }
+
+    fn finish_parsed(mut self, data: &[u8]) -> Result<PreparedMessage, Error> {
         let path = self.path.take().unwrap_or_default();
         if let Err(e) = self.file.sync_data() {
             let _ = fs::remove_file(&path);
             return Err(Error::io(path, "fsync message file")(e));
         }
-        Ok(PreparedMessage { path: Some(path), size: self.size, structure: Vec::new() })
+        let structure = structure::encode_structure(data);
+        Ok(PreparedMessage { path: Some(path), size: self.size, structure })
     }
 
     #[allow(dead_code)] // Used by import, which comes next.
@@ -196,7 +210,7 @@ impl Account {
         let mut w = self.message_writer()?;
         let path = w.path.clone().unwrap_or_default();
         w.write_all(data).map_err(Error::io(path, "write message file"))?;
-        let prepared = w.finish()?;
+        let prepared = w.finish_with(data)?;
         self.deliver(mailbox, prepared, new)
     }
 }
@@ -418,6 +432,12 @@ mod tests {
             acc.read_message(d.id).unwrap(),
             [&b"Received: by test\r\n"[..], &msg(1)].concat()
         );
+        // The structure's offsets are into the message as served, prefix included.
+        let st = acc.snapshot().unwrap().message(d.id).unwrap().unwrap().structure().unwrap();
+        let served = acc.read_message(d.id).unwrap();
+        assert_eq!(st.header_offset, 0);
+        assert_eq!(&served[st.body_offset as usize..st.body_end as usize], b"Body 1\r\n");
+        assert_eq!((st.media_type.as_str(), st.subtype.as_str(), st.lines), ("text", "plain", 1));
         // The file holds the message as given; the prefix lives in the database.
         assert_eq!(std::fs::read(acc.message_file(d.id)).unwrap(), msg(1));
         assert!(matches!(
@@ -436,6 +456,8 @@ mod tests {
         let p = w.finish().unwrap();
         let d = acc.deliver("Inbox", p, NewMessage::default()).unwrap();
         assert_eq!(acc.read_message(d.id).unwrap(), b"Subject: streamed\r\n\r\nbody\r\n");
+        let st = acc.snapshot().unwrap().message(d.id).unwrap().unwrap().structure().unwrap();
+        assert_eq!(st.body_offset, 21, "structure parsed from the file read back");
         // Abandoned writers and failed deliveries leave nothing in tmp/.
         let mut w = acc.message_writer().unwrap();
         w.write_all(b"x").unwrap();

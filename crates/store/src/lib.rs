@@ -14,6 +14,7 @@ mod files;
 mod mailbox;
 mod messages;
 mod snapshot;
+pub mod structure;
 mod types;
 
 pub use account::{Account, OpenOptions};

@@ -87,6 +87,16 @@ pub struct Message {
     pub(crate) structure: Vec<u8>,
 }
 
+impl Message {
+    /// The MIME structure, with offsets into the message as served (prefix, then file);
+    /// `None` for a message stored without one.
+    pub fn structure(&self) -> Option<crate::structure::Part> {
+        let mut p: crate::structure::Part = codec::decode(&self.structure)?;
+        p.shift(self.prefix.len() as u64);
+        Some(p)
+    }
+}
+
 /// What changed in a mailbox since a MODSEQ (for CONDSTORE `CHANGEDSINCE` and QRESYNC).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MailboxChanges {
