@@ -119,7 +119,6 @@ impl MessageWriter {
         Ok(PreparedMessage { path: Some(path), size: self.size, structure })
     }
 
-    #[allow(dead_code)] // Used by import, which comes next.
     /// Like [`MessageWriter::finish`] without the fsync: for imports, which flush a whole batch
     /// of files at once before committing it.
     pub(crate) fn finish_unsynced(mut self) -> PreparedMessage {
@@ -135,7 +134,6 @@ impl Drop for MessageWriter {
     }
 }
 
-#[allow(dead_code)] // Used by import, which comes next.
 impl PreparedMessage {
     /// Size of the message file.
     pub fn size(&self) -> u64 {
@@ -333,24 +331,38 @@ fn deliver_one(tx: &mut Tx<'_>, mut d: PendingDelivery) -> Result<Result<Deliver
     let Some(mailbox) = tx.mailbox_id_by_name(&name)?.map(MailboxId) else {
         return Ok(Err(Error::MailboxNotFound { name }));
     };
+    insert_message(tx, mailbox, &mut d.message, d.new)
+}
+
+/// Adds a prepared message to a mailbox in a transaction. Errors as for `deliver_one`.
+pub(crate) fn insert_message(
+    tx: &mut Tx<'_>,
+    mailbox: MailboxId,
+    message: &mut PreparedMessage,
+    new: NewMessage,
+) -> Result<Result<Delivered, Error>, Error> {
     match tx.mailbox(mailbox.0)? {
-        Some(rec) if !rec.selectable => return Ok(Err(Error::MailboxNotSelectable { name })),
-        Some(rec) if rec.uid_next == u32::MAX => return Ok(Err(Error::UidsExhausted { name })),
+        Some(rec) if !rec.selectable => {
+            return Ok(Err(Error::MailboxNotSelectable { name: rec.name.clone() }));
+        }
+        Some(rec) if rec.uid_next == u32::MAX => {
+            return Ok(Err(Error::UidsExhausted { name: rec.name.clone() }));
+        }
         Some(_) => {}
-        None => return Ok(Err(Error::MailboxNotFound { name })),
+        None => return Ok(Err(Error::MailboxNotFound { name: format!("#{}", mailbox.0) })),
     }
-    let size = d.new.prefix.len() as u64 + d.message.size;
+    let size = new.prefix.len() as u64 + message.size;
     if let Err(e) = tx.check_quota(size) {
         return Ok(Err(e));
     }
     let id = tx.new_message_id();
-    if let Err(e) = place_file(tx, &mut d.message, id) {
+    if let Err(e) = place_file(tx, message, id) {
         return Ok(Err(e));
     }
 
     let uid = tx.allocate_uid(mailbox)?;
     let modseq = tx.modseq()?;
-    let mut flags = d.new.flags;
+    let mut flags = new.flags;
     flags.dedup_keywords();
     let keywords = tx.keyword_ids(&flags.keywords)?;
     let rec = MessageRecord {
@@ -358,11 +370,11 @@ fn deliver_one(tx: &mut Tx<'_>, mut d: PendingDelivery) -> Result<Result<Deliver
         uid,
         created_modseq: modseq,
         size,
-        received: d.new.received.unwrap_or_else(Timestamp::now),
-        line_ending: d.new.line_ending,
-        mail_from: d.new.mail_from,
-        prefix: d.new.prefix,
-        structure: std::mem::take(&mut d.message.structure),
+        received: new.received.unwrap_or_else(Timestamp::now),
+        line_ending: new.line_ending,
+        mail_from: new.mail_from,
+        prefix: new.prefix,
+        structure: std::mem::take(&mut message.structure),
     };
     tx.put_message_record(id, &rec)?;
     tx.put_state(mailbox, uid, id, modseq, flags.system, &keywords)?;

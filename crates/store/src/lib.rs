@@ -10,11 +10,17 @@ mod changes;
 mod codec;
 mod deliver;
 mod error;
+pub mod export;
 mod files;
+pub mod import;
 mod mailbox;
+mod maildir;
+mod mbox;
 mod messages;
+mod progress;
 mod snapshot;
 pub mod structure;
+mod time;
 mod types;
 
 pub use account::{Account, OpenOptions};
@@ -25,6 +31,7 @@ pub use error::Error;
 pub use files::{FILES_PER_DIR, MessageReader, message_path};
 pub use mailbox::{MAX_MAILBOX_NAME_LEN, normalize_mailbox_name};
 pub use messages::{FlagOp, StoreOutcome};
+pub use progress::{NoProgress, Progress};
 pub use snapshot::{Mailbox, MailboxChanges, Message, MessageState, Snapshot};
 pub use types::{
     Flags, Keyword, LineEnding, MAX_KEYWORD_LEN, MailboxId, MessageId, SpecialUse, SystemFlags,

@@ -291,6 +291,39 @@ impl<'a> Snapshot<'a> {
         Ok(out)
     }
 
+    /// Up to `limit` message states of `mailbox` from UID `first_uid` on, in UID order: for
+    /// walking a large mailbox in pages.
+    pub fn message_states_from(
+        &self,
+        mailbox: MailboxId,
+        first_uid: u32,
+        limit: usize,
+    ) -> Result<Vec<MessageState>, Error> {
+        let keywords = self.inner.keywords.read().unwrap_or_else(PoisonError::into_inner);
+        let start = codec::uid_key(mailbox.0, first_uid);
+        let end = codec::uid_key(mailbox.0, u32::MAX);
+        let range = (Bound::Included(&start[..]), Bound::Included(&end[..]));
+        let mut out = Vec::new();
+        for item in
+            self.inner.db.uids.range(&self.txn, &range).map_err(self.err("list messages"))?
+        {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = item.map_err(self.err("list messages"))?;
+            let corrupt = || self.inner.corrupt("uids", k);
+            let (_, uid) = codec::parse_uid_key(k).ok_or_else(corrupt)?;
+            let (id, modseq, system, kw) = codec::decode_state_parts(v).ok_or_else(corrupt)?;
+            out.push(MessageState {
+                uid,
+                id: MessageId(id),
+                modseq,
+                flags: Flags { system, keywords: keywords.decode(kw) },
+            });
+        }
+        Ok(out)
+    }
+
     /// The state of one message.
     pub fn message_state(
         &self,
