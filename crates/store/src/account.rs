@@ -255,7 +255,7 @@ impl Account {
         }
         // Files linked into msg/ by a transaction that never committed: their ids are at or
         // beyond the committed next id, as ids are handed out in commit order.
-        let next_id = lock(&inner.write).next_message_id;
+        let next_id = inner.next_message_id();
         for id in leftover_message_files(&inner.dir, next_id) {
             let p = inner.dir.join(files::message_path(id));
             fs::remove_file(&p).map_err(Error::io(&p, "remove uncommitted message file"))?;
@@ -472,6 +472,10 @@ impl Inner {
 
     pub(crate) fn corrupt(&self, table: &'static str, key: impl std::fmt::Debug) -> Error {
         Error::Corrupt { path: self.dir.clone(), table, key: format!("{key:?}") }
+    }
+
+    pub(crate) fn next_message_id(&self) -> u64 {
+        lock(&self.write).next_message_id
     }
 
     pub(crate) fn quota(&self) -> Option<u64> {

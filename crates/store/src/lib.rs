@@ -6,8 +6,10 @@
 #![warn(missing_docs)]
 
 mod account;
+pub mod backup;
 mod changes;
 mod codec;
+mod datadir;
 mod deliver;
 mod error;
 pub mod export;
@@ -22,10 +24,12 @@ mod snapshot;
 pub mod structure;
 mod time;
 mod types;
+pub mod verify;
 
 pub use account::{Account, OpenOptions};
 pub use changes::{Change, ChangeReceiver, Changes};
 pub use codec::MailboxCounts;
+pub use datadir::{DataDir, check_account_name};
 pub use deliver::{Delivered, MessageWriter, NewMessage, PreparedMessage};
 pub use error::Error;
 pub use files::{FILES_PER_DIR, MessageReader, message_path};
