@@ -47,13 +47,23 @@ pub struct ExportSummary {
     pub dropped_keywords: u64,
 }
 
-/// Exports the account's mailboxes, or only `mailbox`, into `dst` (created if needed; must be
-/// empty).
+/// Which mailboxes to export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection<'a> {
+    /// Every mailbox.
+    All,
+    /// One mailbox and the mailboxes below it.
+    WithChildren(&'a str),
+    /// One mailbox only.
+    Single(&'a str),
+}
+
+/// Exports the selected mailboxes into `dst` (created if needed; must be empty).
 pub fn export(
     account: &Account,
     dst: &Path,
     format: ExportFormat,
-    mailbox: Option<&str>,
+    selection: Selection<'_>,
     progress: &dyn Progress,
 ) -> Result<ExportSummary, Error> {
     fs::create_dir_all(dst).map_err(Error::io(dst, "create directory"))?;
@@ -62,12 +72,14 @@ pub fn export(
     }
     let mut mailboxes = account.mailboxes()?;
     mailboxes.retain(|m| m.selectable);
-    if let Some(name) = mailbox {
+    if let Selection::WithChildren(name) | Selection::Single(name) = selection {
         let wanted = crate::normalize_mailbox_name(name)?;
-        mailboxes.retain(|m| m.name == wanted);
-        if mailboxes.is_empty() {
+        if !mailboxes.iter().any(|m| m.name == wanted) {
             return Err(Error::MailboxNotFound { name: wanted });
         }
+        let prefix = format!("{wanted}/");
+        let children = matches!(selection, Selection::WithChildren(_));
+        mailboxes.retain(|m| m.name == wanted || (children && m.name.starts_with(&prefix)));
     }
     let total = mailboxes.iter().map(|m| m.counts.messages).sum();
     progress.start("exporting", Some(total));

@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use store::export::{ExportFormat, export};
+use store::export::{ExportFormat, Selection, export};
 use store::import::{import_maildir, import_mbox};
 use store::{Account, NoProgress, UidSet};
 
@@ -98,7 +98,8 @@ fn check_account(acc: &Account, mailbox: &str) {
 }
 
 fn check_maildir_export(acc: &Account, mailbox: &str, dst: &Path) {
-    let summary = export(acc, dst, ExportFormat::Maildir, Some(mailbox), &NoProgress).unwrap();
+    let summary =
+        export(acc, dst, ExportFormat::Maildir, Selection::Single(mailbox), &NoProgress).unwrap();
     assert_eq!((summary.mailboxes, summary.messages), (1, corpus().len() as u64));
     assert!(summary.skipped.is_empty());
     let got = read_maildir(&dst.join(mailbox));
@@ -126,7 +127,7 @@ fn mbox_import_export_is_byte_identical() {
     check_account(&acc, "Imported");
 
     let out = dir.path().join("mbox-out");
-    let s = export(&acc, &out, ExportFormat::Mbox, None, &NoProgress).unwrap();
+    let s = export(&acc, &out, ExportFormat::Mbox, Selection::All, &NoProgress).unwrap();
     assert_eq!(s.mailboxes, 2, "Inbox and Imported");
     let exported = fs::read(out.join("Imported.mbox")).unwrap();
     let original = fs::read(&mbox).unwrap();
@@ -135,7 +136,7 @@ fn mbox_import_export_is_byte_identical() {
 
     check_maildir_export(&acc, "Imported", &dir.path().join("maildir-out"));
     // A second export into a non-empty directory is refused.
-    assert!(export(&acc, &out, ExportFormat::Mbox, None, &NoProgress).is_err());
+    assert!(export(&acc, &out, ExportFormat::Mbox, Selection::All, &NoProgress).is_err());
 }
 
 #[test]
@@ -151,7 +152,7 @@ fn maildir_import_export_is_byte_identical() {
 
     // As mbox: the corpus mbox, except that a maildir has no envelope senders.
     let out = dir.path().join("mbox-out");
-    export(&acc, &out, ExportFormat::Mbox, Some("Folder/Sub"), &NoProgress).unwrap();
+    export(&acc, &out, ExportFormat::Mbox, Selection::Single("Folder/Sub"), &NoProgress).unwrap();
     let exported = fs::read(out.join("Folder/Sub.mbox")).unwrap();
     let original = fs::read(testdata().join("roundtrip.mbox")).unwrap();
     let expected: Vec<u8> = original
@@ -180,9 +181,22 @@ fn python_mailbox_module_reads_our_exports() {
     let acc = new_account(dir.path());
     import_mbox(&acc, "Imported", &testdata().join("roundtrip.mbox"), &NoProgress).unwrap();
     let out = dir.path().join("out");
-    export(&acc, &out.join("mbox"), ExportFormat::Mbox, Some("Imported"), &NoProgress).unwrap();
-    export(&acc, &out.join("maildir"), ExportFormat::Maildir, Some("Imported"), &NoProgress)
-        .unwrap();
+    export(
+        &acc,
+        &out.join("mbox"),
+        ExportFormat::Mbox,
+        Selection::WithChildren("Imported"),
+        &NoProgress,
+    )
+    .unwrap();
+    export(
+        &acc,
+        &out.join("maildir"),
+        ExportFormat::Maildir,
+        Selection::WithChildren("Imported"),
+        &NoProgress,
+    )
+    .unwrap();
     let script = r#"
 import mailbox, sys
 d = sys.argv[1]
