@@ -64,6 +64,18 @@ fn peak_rss_mb() -> f64 {
     kb / 1024.0
 }
 
+/// CPU time (user, system) of this process so far, from /proc/self/stat.
+fn cpu_time() -> (Duration, Duration) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime is the 14th field.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| {
+        Duration::from_millis(f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) * 10)
+    }; // USER_HZ = 100
+    (tick(11), tick(12))
+}
+
 /// Resets the peak-memory mark (Linux: writing 5 to clear_refs).
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -78,9 +90,10 @@ Message-ID: <{n}@bench.example.org>\r\nDate: Tue, 14 Nov 2023 22:13:20 +0000\r\n
     while m.len() + line.len() <= size {
         m.push_str(line);
     }
-    while m.len() < size {
+    while m.len() + 2 < size {
         m.push('x');
     }
+    m.push_str("\r\n");
     m.into_bytes()
 }
 
@@ -115,7 +128,8 @@ fn bench_deliver(dir: &Path) {
     }
 }
 
-/// Writes an mbox of `n` messages of about `size` bytes (LF line endings, as mbox files have).
+/// Writes an mbox of `n` messages of about `size` bytes (LF line endings, as mbox files have),
+/// each followed by the empty line that separates messages.
 fn write_mbox(path: &Path, n: usize, size: usize) {
     let mut w = BufWriter::with_capacity(1 << 20, File::create(path).unwrap());
     for i in 0..n {
@@ -134,14 +148,18 @@ fn bench_import_and_flags(dir: &Path, flags: bool) {
     let account = Account::open_or_create(&dir.join("import")).unwrap();
     reset_peak_rss();
     let before = peak_rss_mb();
+    let (u0, s0) = cpu_time();
     let start = Instant::now();
     let s = import_mbox(&account, "Imported", &mbox, &NoProgress).unwrap();
     let elapsed = start.elapsed();
+    let (u1, s1) = cpu_time();
     assert_eq!(s.messages, n as u64);
     println!(
-        "import mbox of {n} messages ({mb_size:.0} MB): {:.2?} = {:.0} messages/s; peak RSS {:.0} MB (at start of import {before:.0} MB)",
+        "import mbox of {n} messages ({mb_size:.0} MB): {:.2?} = {:.0} messages/s; CPU user {:.2?} + system {:.2?}; peak RSS {:.0} MB (at start of import {before:.0} MB)",
         elapsed,
         n as f64 / elapsed.as_secs_f64(),
+        u1 - u0,
+        s1 - s0,
         peak_rss_mb()
     );
     std::fs::remove_file(&mbox).unwrap();

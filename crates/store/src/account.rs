@@ -108,6 +108,9 @@ pub(crate) struct Inner {
     pub group: GroupCommit,
     watchers: Mutex<Watchers>,
     quota: Mutex<Option<u64>>,
+    /// Subdirectories of `msg/` known to exist (they are never removed): saves a mkdir per
+    /// message.
+    message_dirs: Mutex<std::collections::HashSet<u64>>,
     _lock: Option<File>,
 }
 
@@ -435,6 +438,7 @@ impl Inner {
             group: GroupCommit::default(),
             watchers: Mutex::new(Watchers::default()),
             quota: Mutex::new(None),
+            message_dirs: Mutex::new(Default::default()),
             _lock: lock_file,
         };
         if version.is_none() {
@@ -712,6 +716,20 @@ impl<'a> Tx<'a> {
     /// Registers a file created for this transaction: removed if the transaction fails.
     pub(crate) fn created_file(&mut self, path: PathBuf) {
         self.remove_on_abort.push(path);
+    }
+
+    /// Makes sure the directory for message `id` exists; returns it. A directory that had to
+    /// be created is fsynced (through its parent) before commit, like the files put in it.
+    pub(crate) fn message_dir(&mut self, id: u64) -> Result<PathBuf, Error> {
+        let n = id / files::FILES_PER_DIR;
+        let dir = self.inner.dir.join(files::message_subdir(id));
+        if !lock(&self.inner.message_dirs).contains(&n) {
+            if files::ensure_dir(&dir)? {
+                self.sync_dir_before_commit(self.inner.dir.join("msg"));
+            }
+            lock(&self.inner.message_dirs).insert(n);
+        }
+        Ok(dir)
     }
 
     /// Registers a directory whose entries changed: fsynced before commit.

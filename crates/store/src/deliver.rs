@@ -391,12 +391,8 @@ pub(crate) fn place_file(
     message: &mut PreparedMessage,
     id: u64,
 ) -> Result<(), Error> {
-    let dir = &tx.inner.dir;
-    let subdir = dir.join(files::message_subdir(id));
-    if files::ensure_dir(&subdir)? {
-        tx.sync_dir_before_commit(dir.join("msg"));
-    }
-    let target = dir.join(files::message_path(id));
+    let subdir = tx.message_dir(id)?;
+    let target = tx.inner.dir.join(files::message_path(id));
     let Some(source) = message.path.take() else {
         return Err(Error::DeliveryAborted { reason: "message file was already delivered" });
     };

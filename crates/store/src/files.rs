@@ -51,11 +51,12 @@ pub(crate) fn ensure_dir(dir: &Path) -> Result<bool, Error> {
 }
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+static PID: std::sync::LazyLock<u32> = std::sync::LazyLock::new(std::process::id);
 
 /// A fresh name in `tmp/`, unique within this process (and across processes by pid).
 pub(crate) fn tmp_name(tmp_dir: &Path) -> PathBuf {
     let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    tmp_dir.join(format!("{}.{}", std::process::id(), n))
+    tmp_dir.join(format!("{}.{}", *PID, n))
 }
 
 /// Reads a stored message: the prefix kept in the database followed by the message file.

@@ -14,6 +14,7 @@
 use std::fs::File;
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use crate::deliver::{PreparedMessage, insert_message};
 use crate::maildir;
@@ -60,9 +61,7 @@ pub fn import_mbox(
     path: &Path,
     progress: &dyn Progress,
 ) -> Result<ImportSummary, ImportError> {
-    let mut imp =
-        Importer::new(account, mailbox).map_err(|source| ImportError { imported: 0, source })?;
-    let r = (|| {
+    run(account, mailbox, progress, |prep| {
         let file = File::open(path).map_err(Error::io(path, "open mbox"))?;
         let total = file.metadata().map(|m| m.len()).ok();
         progress.start("importing", total);
@@ -71,15 +70,13 @@ pub fn import_mbox(
         while let Some(m) = reader.next_message()? {
             let mut data = m.data;
             let hf = mbox::take_flag_headers(&mut data);
-            imp.summary.invalid_keywords += hf.invalid_keywords as u64;
-            imp.add(data, m.date.unwrap_or_else(Timestamp::now), m.sender, hf.flags)?;
+            prep.stats.invalid_keywords += hf.invalid_keywords as u64;
+            prep.add(data, m.date.unwrap_or_else(Timestamp::now), m.sender, hf.flags)?;
             progress.advance(reader.bytes_read() - done);
             done = reader.bytes_read();
         }
-        imp.flush()
-    })();
-    progress.finish();
-    imp.result(r)
+        Ok(())
+    })
 }
 
 /// Imports a maildir (its `new/` and `cur/` messages) into `mailbox`, creating the mailbox if
@@ -90,14 +87,12 @@ pub fn import_maildir(
     dir: &Path,
     progress: &dyn Progress,
 ) -> Result<ImportSummary, ImportError> {
-    let mut imp =
-        Importer::new(account, mailbox).map_err(|source| ImportError { imported: 0, source })?;
-    let r = (|| {
+    run(account, mailbox, progress, |prep| {
         let files = maildir::list_messages(dir)?;
         let keywords = match std::fs::read_to_string(dir.join("dovecot-keywords")) {
             Ok(text) => {
                 let (k, skipped) = maildir::parse_dovecot_keywords(&text);
-                imp.summary.invalid_keywords += skipped as u64;
+                prep.stats.invalid_keywords += skipped as u64;
                 k
             }
             Err(_) => Vec::new(),
@@ -112,13 +107,11 @@ pub fn import_maildir(
                 Some(t) => Timestamp::from_unix(t),
                 None => mtime(&path).unwrap_or_else(Timestamp::now),
             };
-            imp.add(data, received, String::new(), flags)?;
+            prep.add(data, received, String::new(), flags)?;
             progress.advance(1);
         }
-        imp.flush()
-    })();
-    progress.finish();
-    imp.result(r)
+        Ok(())
+    })
 }
 
 fn mtime(path: &Path) -> Option<Timestamp> {
@@ -127,27 +120,25 @@ fn mtime(path: &Path) -> Option<Timestamp> {
     Some(Timestamp::from_unix(secs as i64))
 }
 
-struct Importer<'a> {
-    account: &'a Account,
-    mailbox: MailboxId,
-    batch: Vec<(PreparedMessage, NewMessage)>,
-    batch_bytes: u64,
-    summary: ImportSummary,
+/// A message written to `tmp/`, ready to be committed.
+struct Prepared {
+    message: PreparedMessage,
+    new: NewMessage,
 }
 
-impl<'a> Importer<'a> {
-    fn new(account: &'a Account, mailbox: &str) -> Result<Importer<'a>, Error> {
-        let id = account.ensure_mailbox(mailbox)?;
-        let name = account.snapshot()?.mailbox_by_id(id)?.map(|m| m.name).unwrap_or_default();
-        Ok(Importer {
-            account,
-            mailbox: id,
-            batch: Vec::new(),
-            batch_bytes: 0,
-            summary: ImportSummary { mailbox: name, ..Default::default() },
-        })
-    }
+/// Prepared messages are handed to the committing thread in chunks: one wake-up per chunk
+/// rather than per message.
+const CHUNK: usize = 256;
 
+/// The reading side of an import: turns source messages into files in `tmp/`.
+struct Preparer<'a> {
+    account: &'a Account,
+    out: SyncSender<Vec<Prepared>>,
+    chunk: Vec<Prepared>,
+    stats: ImportSummary,
+}
+
+impl Preparer<'_> {
     fn add(
         &mut self,
         data: Vec<u8>,
@@ -157,14 +148,13 @@ impl<'a> Importer<'a> {
     ) -> Result<(), Error> {
         let (data, line_ending, mixed) = mbox::to_stored(data);
         if mixed {
-            self.summary.mixed_line_endings += 1;
+            self.stats.mixed_line_endings += 1;
         }
         let mut w = self.account.message_writer()?;
         w.write_all(&data)
             .map_err(Error::io(self.account.dir().join("tmp"), "write message file"))?;
-        let mut prepared = w.finish_unsynced();
-        prepared.set_structure(structure::encode_structure(&data));
-        self.batch_bytes += data.len() as u64;
+        let mut message = w.finish_unsynced();
+        message.set_structure(structure::encode_structure(&data));
         let new = NewMessage {
             flags,
             received: Some(received),
@@ -172,45 +162,113 @@ impl<'a> Importer<'a> {
             mail_from,
             line_ending,
         };
-        self.batch.push((prepared, new));
-        if self.batch.len() >= BATCH_MESSAGES || self.batch_bytes >= BATCH_BYTES {
-            self.flush()?;
+        self.chunk.push(Prepared { message, new });
+        if self.chunk.len() >= CHUNK {
+            self.send()?;
         }
         Ok(())
     }
 
-    /// Makes the batch's files durable with one file-system flush, then commits the batch.
-    fn flush(&mut self) -> Result<(), Error> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        let paths: Vec<PathBuf> =
-            self.batch.iter().filter_map(|(p, _)| p.path().cloned()).collect();
-        sync_files(&self.account.dir().join("tmp"), &paths)?;
-        let batch = std::mem::take(&mut self.batch);
-        self.batch_bytes = 0;
-        let mailbox = self.mailbox;
-        let (n, bytes) = self.account.inner.write(|tx| {
-            let mut bytes = 0;
-            let n = batch.len() as u64;
-            for (mut prepared, new) in batch {
-                let size = prepared.size();
-                insert_message(tx, mailbox, &mut prepared, new)??;
-                bytes += size;
-            }
-            Ok((n, bytes))
-        })?;
-        self.summary.messages += n;
-        self.summary.bytes += bytes;
-        Ok(())
+    fn send(&mut self) -> Result<(), Error> {
+        let chunk = std::mem::take(&mut self.chunk);
+        // The committing side stopped (after an error it reports itself): stop reading.
+        self.out.send(chunk).map_err(|_| Error::DeliveryAborted { reason: "import stopped" })
     }
+}
 
-    fn result(self, r: Result<(), Error>) -> Result<ImportSummary, ImportError> {
-        match r {
-            Ok(()) => Ok(self.summary),
-            Err(source) => Err(ImportError { imported: self.summary.messages, source }),
+/// Runs an import as a pipeline of two threads: `read` (on its own thread) parses the source
+/// and writes each message to `tmp/`, while this thread commits them in batches. Parsing and
+/// writing overlap with committing, so an import can use two cores.
+fn run<F>(
+    account: &Account,
+    mailbox: &str,
+    progress: &dyn Progress,
+    read: F,
+) -> Result<ImportSummary, ImportError>
+where
+    F: FnOnce(&mut Preparer<'_>) -> Result<(), Error> + Send,
+{
+    let fail = |imported, source| ImportError { imported, source };
+    let mailbox_id = account.ensure_mailbox(mailbox).map_err(|e| fail(0, e))?;
+    let name =
+        account.snapshot().and_then(|s| s.mailbox_by_id(mailbox_id)).map_err(|e| fail(0, e))?;
+    let mut summary =
+        ImportSummary { mailbox: name.map(|m| m.name).unwrap_or_default(), ..Default::default() };
+
+    // Some room, so reading goes on while a batch is flushed and committed; more makes the
+    // kernel work harder (measured) as writing then competes with the flush.
+    let (tx, rx) = sync_channel::<Vec<Prepared>>(4);
+    let (read_result, commit_result) = std::thread::scope(|s| {
+        let reader = s.spawn(move || {
+            let mut prep =
+                Preparer { account, out: tx, chunk: Vec::new(), stats: ImportSummary::default() };
+            let r = read(&mut prep).and_then(|()| prep.send());
+            (r, prep.stats)
+        });
+        let commit_result = commit_all(account, mailbox_id, &rx, &mut summary);
+        drop(rx);
+        let read_result = reader.join().unwrap_or_else(|_| {
+            (
+                Err(Error::DeliveryAborted { reason: "import reader panicked" }),
+                ImportSummary::default(),
+            )
+        });
+        (read_result, commit_result)
+    });
+    progress.finish();
+    let (read_result, stats) = read_result;
+    summary.mixed_line_endings = stats.mixed_line_endings;
+    summary.invalid_keywords = stats.invalid_keywords;
+    // A commit error is the cause when both fail (the reader then only saw the pipe close).
+    commit_result.and(read_result).map_err(|e| fail(summary.messages, e))?;
+    Ok(summary)
+}
+
+/// Commits prepared messages in batches until the reader is done.
+fn commit_all(
+    account: &Account,
+    mailbox: MailboxId,
+    rx: &Receiver<Vec<Prepared>>,
+    summary: &mut ImportSummary,
+) -> Result<(), Error> {
+    let mut batch = Vec::new();
+    let mut bytes = 0;
+    for chunk in rx.iter() {
+        bytes += chunk.iter().map(|p| p.message.size()).sum::<u64>();
+        batch.extend(chunk);
+        if batch.len() >= BATCH_MESSAGES || bytes >= BATCH_BYTES {
+            commit_batch(account, mailbox, std::mem::take(&mut batch), summary)?;
+            bytes = 0;
         }
     }
+    commit_batch(account, mailbox, batch, summary)
+}
+
+/// Makes a batch's files durable with one file-system flush, then commits the batch.
+fn commit_batch(
+    account: &Account,
+    mailbox: MailboxId,
+    batch: Vec<Prepared>,
+    summary: &mut ImportSummary,
+) -> Result<(), Error> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let paths: Vec<PathBuf> = batch.iter().filter_map(|p| p.message.path().cloned()).collect();
+    sync_files(&account.dir().join("tmp"), &paths)?;
+    let (n, bytes) = account.inner.write(|tx| {
+        let mut bytes = 0;
+        let n = batch.len() as u64;
+        for Prepared { mut message, new } in batch {
+            let size = message.size();
+            insert_message(tx, mailbox, &mut message, new)??;
+            bytes += size;
+        }
+        Ok((n, bytes))
+    })?;
+    summary.messages += n;
+    summary.bytes += bytes;
+    Ok(())
 }
 
 /// Flushes written files to disk: with one `syncfs` of the file system holding `dir` on Linux,

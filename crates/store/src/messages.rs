@@ -411,13 +411,11 @@ fn same_set(a: &[u32], b: &[u32]) -> bool {
 /// Gives message `new_id` the file of `old_id`: a hard link, or a durable copy where the file
 /// system cannot link.
 fn link_message_file(tx: &mut Tx<'_>, old_id: u64, new_id: u64) -> Result<(), Error> {
-    let dir = &tx.inner.dir;
+    let inner = tx.inner;
+    let dir = &inner.dir;
     let old = dir.join(files::message_path(old_id));
     let new = dir.join(files::message_path(new_id));
-    let subdir = dir.join(files::message_subdir(new_id));
-    if files::ensure_dir(&subdir)? {
-        tx.sync_dir_before_commit(dir.join("msg"));
-    }
+    let subdir = tx.message_dir(new_id)?;
     tx.created_file(new.clone());
     match fs::hard_link(&old, &new) {
         Ok(()) => {}
