@@ -186,14 +186,14 @@ impl Account {
             }
             return Ok(Account { inner });
         }
-        let inner = Arc::new(Inner::open(dir.clone(), opts)?);
-        registry.retain(|_, w| w.strong_count() > 0);
-        registry.insert(dir, Arc::downgrade(&inner));
-        drop(registry);
-        let account = Account { inner };
+        let account = Account { inner: Arc::new(Inner::open(dir.clone(), opts)?) };
+        // Recover before anyone else in this process can get the account: recovery removes
+        // files of uncommitted deliveries, which must not include new ones.
         if !account.inner.read_only {
             account.recover()?;
         }
+        registry.retain(|_, w| w.strong_count() > 0);
+        registry.insert(dir, Arc::downgrade(&account.inner));
         Ok(account)
     }
 

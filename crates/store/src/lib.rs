@@ -80,6 +80,8 @@ mod deliver;
 mod error;
 pub mod export;
 mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod import;
 mod mailbox;
 mod maildir;
