@@ -48,8 +48,13 @@ pub fn mbox_roundtrip(data: &[u8]) {
         let mut back_data = back.data;
         let back_flags = mbox::take_flag_headers(&mut back_data);
         assert_eq!(back_data, message);
-        assert_eq!(back_flags.flags.system, found.flags.system);
-        assert_eq!(back_flags.flags.keywords, found.flags.keywords);
+        // Flags are written unless the message starts with an indented line.
+        if mbox::flag_headers_position(&message).is_some() {
+            assert_eq!(back_flags.flags.system, found.flags.system);
+            assert_eq!(back_flags.flags.keywords, found.flags.keywords);
+        } else {
+            assert_eq!(back_flags, mbox::HeaderFlags::default());
+        }
         assert!(matches!(reader2.next_message(), Ok(None)));
     }
 }

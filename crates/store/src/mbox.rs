@@ -133,6 +133,11 @@ pub(crate) fn take_flag_headers(data: &mut Vec<u8>) -> HeaderFlags {
     {
         let header = message::Header::parse(data);
         for field in header.iter() {
+            // Only well-formed fields: a field the parser leniently built from malformed lines
+            // (such as a leading indented line) stays in the message untouched.
+            if !starts_field(field.raw(), field.name()) {
+                continue;
+            }
             let value = field.value();
             if field.is("Status") {
                 if value.contains('R') {
@@ -257,10 +262,13 @@ pub(crate) fn write_message(
         flag_headers.extend_from_slice(format!("X-Keywords: {}", kws.join(" ")).as_bytes());
         flag_headers.extend_from_slice(eol);
     }
-    // The flag headers go at the end of the header section, where mail programs put them; at
-    // the top if the last field has no line ending to follow.
-    let split = if flag_headers.is_empty() { 0 } else { message::Header::parse(data).fields_end() };
-    let split = if split > 0 && data[split - 1] == b'\n' { split } else { 0 };
+    let split = match flag_headers_position(data) {
+        Some(split) => split,
+        None => {
+            flag_headers.clear();
+            0
+        }
+    };
 
     let start = out.len();
     write_escaped(out, &data[..split]);
@@ -270,6 +278,26 @@ pub(crate) fn write_message(
         out.extend_from_slice(eol);
     }
     out.push(b'\n');
+}
+
+/// Where flag header fields can go in a message: at the end of its header section, where mail
+/// programs put them, or at the top if the last field has no line ending to follow. `None` for
+/// a message starting with an indented line, which would fold into a field put before it: such a
+/// message is written without flags.
+pub(crate) fn flag_headers_position(data: &[u8]) -> Option<usize> {
+    let end = message::Header::parse(data).fields_end();
+    let split = if end > 0 && data[end - 1] == b'\n' { end } else { 0 };
+    if split == 0 && matches!(data.first(), Some(b' ' | b'\t')) {
+        return None;
+    }
+    Some(split)
+}
+
+/// Whether a field's raw bytes start with its name and a colon (after optional blanks).
+fn starts_field(raw: &[u8], name: &str) -> bool {
+    raw.len() > name.len()
+        && raw[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+        && raw[name.len()..].iter().find(|c| !matches!(c, b' ' | b'\t')) == Some(&b':')
 }
 
 fn write_escaped(out: &mut Vec<u8>, data: &[u8]) {

@@ -115,8 +115,21 @@ commands! {
     help::Help,
     backup::Backup,
     verifydata::Verifydata,
+    #[command(subcommand)]
+    config::Config,
+    #[command(subcommand)]
+    dnsbl::Dnsbl,
+    #[command(subcommand)]
+    mtasts::Mtasts,
+    sendmail::Sendmail,
+    #[command(subcommand)]
+    spf::Spf,
+    #[command(subcommand)]
+    tlsrpt::Tlsrpt,
     version::Version,
 }
+
+pub(crate) use self::sendmail::run_as_sendmail;
 
 /// What every command and command group implements: do the work, print results to
 /// [`Context::stdout`].
