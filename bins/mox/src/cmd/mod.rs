@@ -108,7 +108,13 @@ macro_rules! commands {
 
 // The command list: one line per command group, in mox's order. See the module documentation.
 commands! {
+    #[command(subcommand)]
+    import::Import,
+    #[command(subcommand)]
+    export::Export,
     help::Help,
+    backup::Backup,
+    verifydata::Verifydata,
     #[command(subcommand)]
     config::Config,
     #[command(subcommand)]
