@@ -35,7 +35,10 @@ fn sendmail(config: &str, args: &[&str], stdin: &[u8], home: &Path, cert: Option
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    // A usage error exits before reading the message: the pipe may close under our write.
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing stdin: {e}");
+    }
     let output = child.wait_with_output().unwrap();
     Run {
         code: output.status.code(),

@@ -108,17 +108,16 @@ macro_rules! commands {
 
 // The command list: one line per command group, in mox's order. See the module documentation.
 commands! {
-    #[command(subcommand)]
-    import::Import,
-    #[command(subcommand)]
-    export::Export,
     help::Help,
     backup::Backup,
-    verifydata::Verifydata,
     #[command(subcommand)]
     config::Config,
     #[command(subcommand)]
     dnsbl::Dnsbl,
+    #[command(subcommand)]
+    export::Export,
+    #[command(subcommand)]
+    import::Import,
     #[command(subcommand)]
     mtasts::Mtasts,
     sendmail::Sendmail,
@@ -126,6 +125,7 @@ commands! {
     spf::Spf,
     #[command(subcommand)]
     tlsrpt::Tlsrpt,
+    verifydata::Verifydata,
     version::Version,
 }
 
