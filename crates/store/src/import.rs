@@ -6,8 +6,8 @@
 //! their MIME structure is parsed.
 //!
 //! Imports are written in batches of up to 10,000 messages or 64 MiB: the batch's files are
-//! written to `tmp/` without a flush each, then one `syncfs` flushes them all, and one
-//! transaction links them into `msg/` and commits them. Memory stays bounded by one batch, and
+//! written in place in `msg/` (each under the id it gets when created) without a flush each,
+//! then one `syncfs` flushes them all, and one transaction commits their records. Memory stays bounded by one batch, and
 //! a failure loses at most the batch in progress; the error says how many messages were
 //! imported before it.
 
@@ -152,8 +152,8 @@ impl Preparer<'_> {
         }
         let mut w = self.account.message_writer()?;
         w.write_all(&data)
-            .map_err(Error::io(self.account.dir().join("tmp"), "write message file"))?;
-        let mut message = w.finish_unsynced();
+            .map_err(Error::io(self.account.dir().join("msg"), "write message file"))?;
+        let mut message = w.finish_unparsed();
         message.set_structure(structure::encode_structure(&data));
         let new = NewMessage {
             flags,
@@ -248,14 +248,20 @@ fn commit_all(
 fn commit_batch(
     account: &Account,
     mailbox: MailboxId,
-    batch: Vec<Prepared>,
+    mut batch: Vec<Prepared>,
     summary: &mut ImportSummary,
 ) -> Result<(), Error> {
     if batch.is_empty() {
         return Ok(());
     }
+    // Flushed before the transaction, so deliveries are not held up while a whole batch of
+    // files is written out; the transaction then only flushes the renames.
     let paths: Vec<PathBuf> = batch.iter().filter_map(|p| p.message.path().cloned()).collect();
-    sync_files(&account.dir().join("tmp"), &paths)?;
+    let written_at = batch.iter().filter_map(|p| p.message.written_at()).min().unwrap_or(u64::MAX);
+    account.inner.fs_sync.sync(&paths, &[], written_at)?;
+    for p in &mut batch {
+        p.message.mark_synced();
+    }
     let (n, bytes) = account.inner.write(|tx| {
         let mut bytes = 0;
         let n = batch.len() as u64;
@@ -269,25 +275,6 @@ fn commit_batch(
     summary.messages += n;
     summary.bytes += bytes;
     Ok(())
-}
-
-/// Flushes written files to disk: with one `syncfs` of the file system holding `dir` on Linux,
-/// else with an fsync per file.
-fn sync_files(dir: &Path, files: &[PathBuf]) -> Result<(), Error> {
-    #[cfg(target_os = "linux")]
-    {
-        let _ = files;
-        let d = File::open(dir).map_err(Error::io(dir, "open directory"))?;
-        rustix::fs::syncfs(&d).map_err(|e| Error::io(dir, "syncfs")(e.into()))
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = dir;
-        for f in files {
-            File::open(f).and_then(|f| f.sync_all()).map_err(Error::io(f, "fsync message file"))?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
