@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File};
 use std::io;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, RwLock, Weak};
 
@@ -114,6 +115,9 @@ pub(crate) struct Inner {
     /// Subdirectories of `msg/` known to exist (they are never removed): saves a mkdir per
     /// message.
     message_dirs: Mutex<std::collections::HashSet<u64>>,
+    /// The subdirectory of `msg/` that new files go to, open: files are created relative to it
+    /// (`openat`), sparing the kernel a lookup of every component of their path.
+    current_dir: Mutex<Option<(u64, Arc<OwnedFd>)>>,
     _lock: Option<File>,
 }
 
@@ -472,6 +476,7 @@ impl Inner {
             quota: Mutex::new(None),
             ids: Arc::new(MessageIds::new(next_message_id.unwrap_or(1))),
             message_dirs: Mutex::new(Default::default()),
+            current_dir: Mutex::new(None),
             _lock: lock_file,
         };
         if version.is_none() {
@@ -514,6 +519,34 @@ impl Inner {
     #[cfg(test)]
     pub(crate) fn next_message_id(&self) -> u64 {
         self.ids.next()
+    }
+
+    /// Creates the file for message `id` (which must not exist), for writing; returns it and
+    /// its path.
+    pub(crate) fn create_message_file(&self, id: u64) -> Result<(File, PathBuf), Error> {
+        use rustix::fs::{Mode, OFlags};
+        let (dir, _) = self.message_dir(id)?;
+        let n = id / files::FILES_PER_DIR;
+        let dir_fd = {
+            let mut current = lock(&self.current_dir);
+            match &*current {
+                Some((m, fd)) if *m == n => fd.clone(),
+                _ => {
+                    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                    let fd = rustix::fs::open(&dir, flags, Mode::empty())
+                        .map_err(|e| Error::io(&dir, "open directory")(e.into()))?;
+                    let fd = Arc::new(fd);
+                    *current = Some((n, fd.clone()));
+                    fd
+                }
+            }
+        };
+        let name = id.to_string();
+        let path = dir.join(&name);
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(&*dir_fd, name.as_str(), flags, Mode::from_raw_mode(0o666))
+            .map_err(|e| Error::io(&path, "create message file")(e.into()))?;
+        Ok((File::from(fd), path))
     }
 
     /// Makes sure the directory for message `id` exists; returns it, and whether it had to be

@@ -207,21 +207,17 @@ impl Account {
         }
         let inner = &self.inner;
         let id = inner.ids.allocate();
-        // From here on, dropping gives the id up (and removes the file, if created).
-        let mut new_file =
-            NewFile { path: PathBuf::new(), id, ids: inner.ids.clone(), owned: true };
-        let (dir, _) = inner.message_dir(id)?;
-        new_file.path = dir.join(id.to_string());
         let written_at = inner.fs_sync.epoch();
-        let file = match File::options().write(true).create_new(true).open(&new_file.path) {
+        let (file, path) = match inner.create_message_file(id) {
             Ok(f) => f,
             Err(e) => {
-                // Not ours to remove (it exists, or was never created).
-                let path = new_file.hand_over().0;
+                // No file to remove (it existed, or was never created).
                 inner.ids.release(&[id]);
-                return Err(Error::io(path, "create message file")(e));
+                return Err(e);
             }
         };
+        // From here on, dropping removes the file and gives the id up.
+        let new_file = NewFile { path, id, ids: inner.ids.clone(), owned: true };
         Ok(MessageWriter { file, new_file, size: 0, written_at })
     }
 
