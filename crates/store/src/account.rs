@@ -549,16 +549,22 @@ impl Inner {
         Ok((File::from(fd), path))
     }
 
-    /// Makes sure the directory for message `id` exists; returns it, and whether it had to be
-    /// created (then `msg/` must be flushed for it to be durable).
+    /// Makes sure the directory for message `id` exists, durably; returns it, and whether it
+    /// had to be created.
     pub(crate) fn message_dir(&self, id: u64) -> Result<(PathBuf, bool), Error> {
         let n = id / files::FILES_PER_DIR;
         let dir = self.dir.join(files::message_subdir(id));
-        if lock(&self.message_dirs).contains(&n) {
+        // Held while creating, so nobody puts a file in the directory before it is durable.
+        let mut known = lock(&self.message_dirs);
+        if known.contains(&n) {
             return Ok((dir, false));
         }
         let created = files::ensure_dir(&dir)?;
-        lock(&self.message_dirs).insert(n);
+        // Flushed right away (once per FILES_PER_DIR messages), so commits of the files in it
+        // only flush the subdirectory itself. Also when it existed: it may be from before a
+        // crash that lost its entry.
+        files::sync_dir(&self.dir.join("msg"))?;
+        known.insert(n);
         Ok((dir, created))
     }
 
@@ -813,14 +819,9 @@ impl<'a> Tx<'a> {
         self.remove_on_abort.push(path);
     }
 
-    /// Makes sure the directory for message `id` exists; returns it. A directory that had to
-    /// be created is fsynced (through its parent) before commit, like the files put in it.
+    /// Makes sure the directory for message `id` exists, durably; returns it.
     pub(crate) fn message_dir(&mut self, id: u64) -> Result<PathBuf, Error> {
-        let (dir, created) = self.inner.message_dir(id)?;
-        if created {
-            self.sync_dir_before_commit(self.inner.dir.join("msg"));
-        }
-        Ok(dir)
+        Ok(self.inner.message_dir(id)?.0)
     }
 
     /// Registers a file written without a flush (in the write-back error epoch `written_at`):

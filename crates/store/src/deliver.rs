@@ -1,24 +1,30 @@
 //! Delivering (and appending) messages durably, with group commit.
 //!
 //! A message gets its id when its file is created, and the delivering thread writes it in
-//! place, `msg/<id / 4096>/<id>`, without a flush, in parallel with other deliveries (see the
-//! `ids` module for how ids handed out ahead of their commit stay recoverable). It is then
-//! queued; one of the waiting threads becomes the leader and commits everything queued in one
-//! transaction: one `syncfs` makes all the files and their directory entries durable (see
-//! `files::FileSystemSync`; elsewhere than on Linux, an fsync per file and directory), and
-//! the LMDB transaction is committed (which flushes the database). Only then does any of the
-//! waiting deliveries return. So every flush is shared by the whole batch, and batches grow
-//! by themselves while a commit is in flight.
+//! place, `msg/<id / 4096>/<id>`, and flushes it (fdatasync), in parallel with other
+//! deliveries (see the `ids` module for how ids handed out ahead of their commit stay
+//! recoverable). It is then queued; one of the waiting threads becomes the leader and commits
+//! everything queued in one transaction: it fsyncs the directories holding the new files
+//! (usually one), then commits the LMDB transaction (which flushes the database). Only then
+//! does any of the waiting deliveries return. So each delivery costs its own file flush, made
+//! while the previous batch commits, and the directory and database flushes are shared by the
+//! whole batch, which grows by itself while a commit is in flight.
 //!
 //! A crash at any point leaves no half-written message visible: a file without its message
 //! record has an id at or past the committed "uncommitted from" mark, and is removed when the
 //! account is next opened.
 //!
-//! Measured alternatives (32 threads delivering 10 KB messages on the development machine's
-//! ext4): each thread fsyncing its own file in `tmp/` before queueing, the leader renaming the
-//! files into `msg/` and fsyncing the directories (the first design) was 25–50% slower; a
-//! pipeline with one thread flushing the next batch while another commits the current one
-//! made batches of 3–4 messages and halved throughput.
+//! Measured alternatives (32 threads delivering 10 KB messages, interleaved runs on the
+//! development machine's ext4, which has no journal): the first design (file in `tmp/`,
+//! fsynced by its thread; the leader renaming files into `msg/` and fsyncing the directories)
+//! was 15-20% slower. Flushing a whole batch with one `syncfs` instead of an fsync per file
+//! was another 15% faster on a quiet file system, but `syncfs` also writes back whatever
+//! other processes have written to the file system: with one other process writing a large
+//! file, deliveries fell to 356/s against 2,550/s with an fsync per file. (Imports, with
+//! batches of thousands of files, do flush with `syncfs`.) A pipeline with one thread
+//! flushing the next batch while another commits the current one made batches of 3-4
+//! messages and halved throughput; waiting for writers still writing before committing made
+//! batches no larger.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File};
@@ -69,8 +75,8 @@ pub struct Delivered {
 }
 
 /// Writes a new message into its file in the account's `msg/` directory. Write the message
-/// bytes, then call [`MessageWriter::finish`] and pass the result to [`Account::deliver`], which
-/// makes it durable. Dropped unfinished, the file is removed.
+/// bytes, then call [`MessageWriter::finish`] to flush them to disk, and pass the result to
+/// [`Account::deliver`]. Dropped unfinished, the file is removed.
 #[derive(Debug)]
 pub struct MessageWriter {
     file: File,
@@ -80,15 +86,25 @@ pub struct MessageWriter {
     written_at: u64,
 }
 
-/// A message written to its file, ready for [`Account::deliver`]. Dropped undelivered, the file
-/// is removed.
+/// A message written to its file and flushed, ready for [`Account::deliver`]. Dropped
+/// undelivered, the file is removed.
 #[derive(Debug)]
 pub struct PreparedMessage {
     file: Option<NewFile>,
     size: u64,
     structure: Vec<u8>,
-    /// `Some(epoch)` while the file still needs a flush; `None` once it is on disk.
-    written_at: Option<u64>,
+    state: FileState,
+}
+
+/// How far a message file is on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileState {
+    /// Written, not flushed, in this write-back error epoch (see `files::FileSystemSync`).
+    Unflushed(u64),
+    /// Its data flushed (fdatasync), its directory entry not yet.
+    DataFlushed,
+    /// File and directory entry on disk.
+    Durable,
 }
 
 /// A message file written for id `id` and not committed yet: dropped, the file is removed and
@@ -137,8 +153,8 @@ impl MessageWriter {
         self.size
     }
 
-    /// Completes the message and hands it over for delivery (which flushes it to disk with the
-    /// rest of its group commit). Reads the file back to parse its MIME structure.
+    /// Flushes the message to disk (fdatasync) and hands it over for delivery. Reads the file
+    /// back to parse its MIME structure.
     pub fn finish(self) -> Result<PreparedMessage, Error> {
         let path = &self.new_file.path;
         let data = fs::read(path).map_err(Error::io(path, "read message file"))?;
@@ -149,13 +165,15 @@ impl MessageWriter {
     /// must be what was written. Saves reading the file back.
     pub fn finish_with(self, data: &[u8]) -> Result<PreparedMessage, Error> {
         let structure = structure::encode_structure(data);
+        self.file.sync_data().map_err(Error::io(&self.new_file.path, "fsync message file"))?;
         let mut p = self.finish_unparsed();
         p.structure = structure;
+        p.state = FileState::DataFlushed;
         Ok(p)
     }
 
-    /// Like [`MessageWriter::finish`] without parsing: for imports, which parse the data they
-    /// have.
+    /// Like [`MessageWriter::finish`] without parsing or flushing: for imports, which parse
+    /// the data they have and flush a whole batch of files at once.
     pub(crate) fn finish_unparsed(self) -> PreparedMessage {
         let MessageWriter { file, new_file, size, written_at } = self;
         drop(file);
@@ -163,7 +181,7 @@ impl MessageWriter {
             file: Some(new_file),
             size,
             structure: Vec::new(),
-            written_at: Some(written_at),
+            state: FileState::Unflushed(written_at),
         }
     }
 }
@@ -184,12 +202,15 @@ impl PreparedMessage {
 
     /// The write-back error epoch of a file not yet flushed.
     pub(crate) fn written_at(&self) -> Option<u64> {
-        self.written_at
+        match self.state {
+            FileState::Unflushed(e) => Some(e),
+            _ => None,
+        }
     }
 
     /// Records that the file and its directory entry were flushed to disk.
     pub(crate) fn mark_synced(&mut self) {
-        self.written_at = None;
+        self.state = FileState::Durable;
     }
 }
 
@@ -442,13 +463,14 @@ pub(crate) fn place_file(tx: &mut Tx<'_>, message: &mut PreparedMessage) -> Resu
     }
     let (path, id, _) = file.hand_over();
     tx.take_message_id(id);
-    if let Some(written_at) = message.written_at {
+    if let FileState::Unflushed(written_at) = message.state {
         tx.unsynced_file(path.clone(), written_at);
-        if let Some(dir) = path.parent() {
-            tx.sync_dir_before_commit(dir.to_path_buf());
-        }
-        // The subdirectory may be new (created with the file).
-        tx.sync_dir_before_commit(tx.inner.dir.join("msg"));
+    }
+    // (A new subdirectory was made durable when it was created.)
+    if message.state != FileState::Durable
+        && let Some(dir) = path.parent()
+    {
+        tx.sync_dir_before_commit(dir.to_path_buf());
     }
     tx.created_file(path);
     Ok(id)

@@ -7,9 +7,9 @@
 //!
 //! Imports are written in batches of up to 10,000 messages or 64 MiB: the batch's files are
 //! written in place in `msg/` (each under the id it gets when created) without a flush each,
-//! then one `syncfs` flushes them all, and one transaction commits their records. Memory stays bounded by one batch, and
-//! a failure loses at most the batch in progress; the error says how many messages were
-//! imported before it.
+//! then one `syncfs` flushes them all, and one transaction commits their records. Memory stays
+//! bounded by one batch, and a failure loses at most the batch in progress; the error says how
+//! many messages were imported before it.
 
 use std::fs::File;
 use std::io::{BufReader, Write};

@@ -31,12 +31,12 @@
 //! # Durability
 //!
 //! [`Account::deliver`] returns only when the message is on disk: the file is written in
-//! place under its message id (handed out when the file is created), the file and its
-//! directory entry are flushed, and then the LMDB transaction is committed. Concurrent
-//! deliveries share one transaction and one flush of their files (group commit; on Linux one
-//! `syncfs`). After a crash nothing half-written is visible: every commit records the
-//! smallest id that may not be committed yet, so files of interrupted writes are told apart
-//! from missing messages, and opening the account removes them.
+//! place under its message id (handed out when the file is created) and fsynced, its
+//! directory fsynced, and then the LMDB transaction committed. Concurrent deliveries share one
+//! transaction and its flushes (group commit). After a crash nothing half-written is visible:
+//! every commit records the smallest id that may not be committed yet, so files of
+//! interrupted writes are told apart from missing messages, and opening the account removes
+//! them.
 //!
 //! # Example
 //!
