@@ -901,7 +901,7 @@ impl<'a> Tx<'a> {
             let size = self.meta(codec::META_SIZE)?.saturating_add_signed(self.size_delta);
             self.put_meta(codec::META_SIZE, size)?;
         }
-        // Flushed before the marks are computed: files given up meanwhile are gone.
+        // The files and their directory entries are on disk before the commit refers to them.
         let dirs: Vec<PathBuf> = std::mem::take(&mut self.sync_dirs).into_iter().collect();
         if self.unsynced_files.is_empty() {
             for d in &dirs {
