@@ -624,6 +624,12 @@ fn open_env(dir: &Path) -> Result<Env, Error> {
     // through LMDB. The environment lives in the account directory that only this store writes;
     // LMDB's own lock file coordinates processes, and our registry opens each environment once
     // per process. We use no unsafe flags (no NO_LOCK, NO_SYNC, WRITE_MAP).
+    //
+    // Not NO_META_SYNC either, though it would save one of a commit's two flushes (the meta
+    // page would reach the disk with the next commit's data flush, or our next flush): LMDB
+    // makes a commit visible to readers as soon as the meta page is written, so an IMAP
+    // session could see a message (and its UID) that a crash then takes back, and the UID
+    // would be handed out again. A commit must be on disk before anyone can see it.
     unsafe {
         EnvOpenOptions::new()
             .read_txn_without_tls()
