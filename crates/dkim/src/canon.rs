@@ -579,6 +579,13 @@ mod tests {
     }
 
     #[test]
+    fn relaxed_unterminated_last_line_loses_trailing_whitespace() {
+        // As if sent over SMTP, which adds the CRLF (dkimpy and Go mox would give "abc \r\n").
+        assert_eq!(canonicalize_body(Canon::Relaxed, b"x\r\nabc \t "), b"x\r\nabc\r\n");
+        assert_eq!(canonicalize_body(Canon::Simple, b"x\r\nabc \t "), b"x\r\nabc \t \r\n");
+    }
+
+    #[test]
     fn limited_sink_counts_all_and_passes_the_prefix() {
         let mut l = Limited { inner: Vec::new(), limit: Some(5), total: 0 };
         l.write(b"abc");
