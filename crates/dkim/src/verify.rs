@@ -420,11 +420,17 @@ pub(crate) fn header_hash_input(
 ) -> Vec<u8> {
     let fields = header.fields();
     let mut out = Vec::with_capacity(1024);
-    // Per lowercased name: how many instances were used from the bottom.
-    let mut used: HashMap<String, usize> = HashMap::new();
+    // Per name (compared case-insensitively): how many instances were used from the bottom.
+    let mut used: Vec<(&str, usize)> = Vec::with_capacity(signed.len());
     for name in signed {
-        let lower = name.to_ascii_lowercase();
-        let skip = used.entry(lower).or_insert(0);
+        let skip = match used.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            Some((_, count)) => count,
+            None => {
+                used.push((name, 0));
+                let last = used.len() - 1;
+                &mut used[last].1
+            }
+        };
         let instance = fields
             .iter()
             .enumerate()
