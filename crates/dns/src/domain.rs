@@ -94,7 +94,7 @@ impl Domain {
             check_ascii_name(name, trimmed)?;
             Cow::Owned(trimmed.to_ascii_lowercase())
         } else {
-            let converted = Uts46::new()
+            let mut converted = Uts46::new()
                 .to_ascii(
                     trimmed.as_bytes(),
                     AsciiDenyList::EMPTY,
@@ -102,13 +102,32 @@ impl Domain {
                     DnsLength::Ignore,
                 )
                 .map_err(|_| DomainError::Idna { name: name.to_string() })?;
+            // IDNA maps the ideographic and fullwidth full stops to dots (RFC 3490 §3.1), so
+            // one at the end is the root, like a trailing ASCII dot.
+            if trimmed.len() == name.len()
+                && let Some(without_root) = converted.strip_suffix('.')
+            {
+                converted = Cow::Owned(without_root.to_string());
+            }
+            if converted.is_empty() {
+                return Err(DomainError::Empty);
+            }
             check_ascii_name(name, &converted)?;
             converted
         };
         let unicode = if ascii.split('.').any(|label| label.starts_with("xn--")) {
             let (unicode, result) =
                 Uts46::new().to_unicode(ascii.as_bytes(), AsciiDenyList::EMPTY, Hyphens::Allow);
-            if result.is_err() {
+            // An A-label must decode to a U-label that encodes back to the same A-label: this
+            // rejects e.g. "xn--xn--..." whose decoded form itself starts with "xn--" (UTS #46
+            // §4.1 criterion 4), so both forms always parse back to the same Domain.
+            let round_trip = Uts46::new().to_ascii(
+                unicode.as_bytes(),
+                AsciiDenyList::EMPTY,
+                Hyphens::Allow,
+                DnsLength::Ignore,
+            );
+            if result.is_err() || round_trip.ok().as_deref() != Some(&*ascii) {
                 return Err(DomainError::Idna { name: name.to_string() });
             }
             unicode.into_owned().into_boxed_str()
@@ -116,6 +135,36 @@ impl Domain {
             ascii.clone().into_owned().into_boxed_str()
         };
         Ok(Domain { ascii: ascii.into_owned().into_boxed_str(), unicode })
+    }
+
+    /// Parses a DNS name whose labels may also hold printable ASCII characters other than
+    /// letters, digits, `-` and `_` (such as `:`, `/`, `%` or a space), as in
+    /// `foo:bar/baz.example.com`.
+    ///
+    /// DNS itself allows any octet in a label (RFC 2181 §11). SPF builds names from macros and
+    /// looks them up verbatim (RFC 7208 §4.8, §7.3), so it needs names that are not host names.
+    /// Names that [`parse`](Domain::parse) accepts give the same `Domain`; any other name must be
+    /// ASCII without control characters, and keeps its ASCII form as its Unicode form. Case is
+    /// folded, one trailing dot is removed, and the label and name length limits still apply.
+    ///
+    /// ```
+    /// let d = dns::Domain::parse_lenient("Foo:Bar/baz.Example.com.")?;
+    /// assert_eq!(d.ascii(), "foo:bar/baz.example.com");
+    /// assert!(dns::Domain::parse_lenient("a..example.com").is_err());
+    /// # Ok::<(), dns::DomainError>(())
+    /// ```
+    pub fn parse_lenient(name: &str) -> Result<Domain, DomainError> {
+        let strict = Domain::parse(name);
+        let Err(DomainError::InvalidCharacter { .. }) = strict else {
+            return strict;
+        };
+        let trimmed = name.strip_suffix('.').unwrap_or(name);
+        if !trimmed.is_ascii() {
+            return strict;
+        }
+        check_name(name, trimmed, |c| (' '..='~').contains(&c) && c != '.')?;
+        let ascii: Box<str> = trimmed.to_ascii_lowercase().into_boxed_str();
+        Ok(Domain { unicode: ascii.clone(), ascii })
     }
 
     /// The name for a reverse (PTR) lookup of `ip`: `4.3.2.1.in-addr.arpa` for `1.2.3.4`, or the
@@ -196,6 +245,14 @@ pub fn reversed_ip_labels(ip: IpAddr) -> String {
 }
 
 fn check_ascii_name(original: &str, name: &str) -> Result<(), DomainError> {
+    check_name(original, name, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn check_name(
+    original: &str,
+    name: &str,
+    allowed: impl Fn(char) -> bool,
+) -> Result<(), DomainError> {
     if name.len() > MAX_NAME_LENGTH {
         return Err(DomainError::NameTooLong { length: name.len() });
     }
@@ -210,10 +267,7 @@ fn check_ascii_name(original: &str, name: &str) -> Result<(), DomainError> {
                 length: label.len(),
             });
         }
-        if let Some((offset, character)) = label
-            .char_indices()
-            .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-        {
+        if let Some((offset, character)) = label.char_indices().find(|&(_, c)| !allowed(c)) {
             return Err(DomainError::InvalidCharacter {
                 name: original.to_string(),
                 character,
@@ -334,6 +388,54 @@ mod tests {
         ));
         // IDNA maps the fullwidth full stop to a dot.
         assert_eq!(Domain::parse("example\u{FF0E}com"), Domain::parse("example.com"));
+    }
+
+    #[test]
+    fn lenient_names_allow_printable_ascii_labels() {
+        let d = Domain::parse_lenient("Foo:Bar/baz.Example.COM.").unwrap();
+        assert_eq!(d.ascii(), "foo:bar/baz.example.com");
+        assert_eq!(d.unicode(), d.ascii());
+        assert_eq!(d.labels().next(), Some("foo:bar/baz"));
+        let spaced = Domain::parse_lenient("macro%percent  space%20url-space.example.com").unwrap();
+        assert_eq!(spaced.labels().count(), 3);
+        // Host names parse exactly as with `parse`, IDNA included.
+        assert_eq!(Domain::parse_lenient("Mail.Example.com"), Domain::parse("mail.example.com"));
+        assert_eq!(Domain::parse_lenient("bücher.example"), Domain::parse("bücher.example"));
+        // Structure and length limits still hold; control and non-ASCII characters do not pass.
+        assert!(matches!(Domain::parse_lenient("a..b"), Err(DomainError::EmptyLabel { .. })));
+        let long = format!("{}:.example", "a".repeat(63));
+        assert!(matches!(Domain::parse_lenient(&long), Err(DomainError::LabelTooLong { .. })));
+        assert!(matches!(
+            Domain::parse_lenient("a\tb:c.example"),
+            Err(DomainError::InvalidCharacter { character: '\t', .. })
+        ));
+        assert!(Domain::parse_lenient("ex\u{3000}:ample.com").is_err());
+    }
+
+    #[test]
+    fn trailing_ideographic_full_stop_is_the_root() {
+        // U+3002 is a label separator in IDNA, so at the end it is the root dot; it used to
+        // leave an empty last label and the name was rejected.
+        assert_eq!(parse("bücher.example\u{3002}"), parse("bücher.example."));
+        assert_eq!(parse("例子\u{3002}广告\u{FF0E}"), parse("例子.广告"));
+        // Two root dots are still one too many.
+        assert!(matches!(
+            Domain::parse("bücher.example\u{3002}."),
+            Err(DomainError::EmptyLabel { .. })
+        ));
+        assert_eq!(Domain::parse("\u{3002}"), Err(DomainError::Empty));
+    }
+
+    #[test]
+    fn a_label_decoding_to_an_a_label_is_rejected() {
+        // Found by the dns_domain fuzz target: "xn--xn--t--q--miju-t--q--mijuu" decodes to a label
+        // that starts with "xn--" and does not encode back, so its Unicode form did not parse.
+        for name in [
+            "n-xnx.xn--xn--t--q--miju-t--q--mijuu",
+            "n-xnx.xn--xn--t--q--m\u{133}U-t--q--m\u{133}UU",
+        ] {
+            assert!(matches!(Domain::parse(name), Err(DomainError::Idna { .. })), "{name}");
+        }
     }
 
     #[test]

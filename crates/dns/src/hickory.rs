@@ -22,6 +22,11 @@ use crate::{Domain, DomainError};
 /// How long one attempt at one server may take before it counts as a timeout.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How many times a query is sent in all before a timeout, SERVFAIL or REFUSED is final: two,
+/// as glibc's and Go's default `attempts:2`. hickory's `ResolverOpts::attempts` counts the
+/// retries after the first try, so it is one less.
+const DEFAULT_TRIES: usize = 2;
+
 /// Real DNS through [hickory-resolver](https://docs.rs/hickory-resolver), as a stub resolver
 /// asking a recursive resolver: those in `/etc/resolv.conf`, or one given server.
 ///
@@ -62,7 +67,7 @@ pub enum ResolverConfigError {
 
 impl HickoryResolver {
     /// Uses the name servers and options (timeout, attempts) of `/etc/resolv.conf`. Search
-    /// domains are ignored: every name is looked up as fully qualified.
+    /// domains are ignored: every name is looked up as fully qualified. EDNS0 is always used.
     pub fn from_system_conf() -> Result<HickoryResolver, ResolverConfigError> {
         let (config, mut options) = hickory_resolver::system_conf::read_system_conf()
             .map_err(|e| ResolverConfigError::SystemConfig { detail: e.to_string() })?;
@@ -73,10 +78,18 @@ impl HickoryResolver {
             .collect::<Vec<_>>();
         let (_, _, name_servers) = config.into_parts();
         options.use_hosts_file = ResolveHosts::Never;
+        // resolv.conf's `attempts:n` is the number of tries in all (resolv.conf(5)); hickory
+        // takes it as the number of retries, which would send each query once more.
+        options.attempts = options.attempts.saturating_sub(1);
+        // glibc sends EDNS0 only with `options edns0`; a mail server wants it regardless, so
+        // DKIM keys and long TXT records fit in one UDP answer (Go's resolver always sends it).
+        options.edns0 = true;
         HickoryResolver::build(ResolverConfig::from_name_servers(name_servers), options, servers)
     }
 
-    /// Sends every query to one server, over UDP with TCP fallback for truncated answers.
+    /// Sends every query to one server, over UDP with TCP fallback for truncated answers. A
+    /// query that times out or gets SERVFAIL or REFUSED is sent once more before the lookup
+    /// fails; each try may take 5 seconds (see [`set_timeout`](Self::set_timeout)).
     pub fn with_server(server: SocketAddr) -> Result<HickoryResolver, ResolverConfigError> {
         let mut name_server = NameServerConfig::udp_and_tcp(server.ip());
         for connection in &mut name_server.connections {
@@ -84,7 +97,7 @@ impl HickoryResolver {
         }
         let mut options = ResolverOpts::default();
         options.timeout = DEFAULT_TIMEOUT;
-        options.attempts = 2;
+        options.attempts = DEFAULT_TRIES - 1;
         options.use_hosts_file = ResolveHosts::Never;
         HickoryResolver::build(
             ResolverConfig::from_name_servers(vec![name_server]),
@@ -154,13 +167,12 @@ impl HickoryResolver {
         name: &Domain,
         record_type: RecordType,
     ) -> Result<(Vec<RData>, bool), LookupError> {
-        let fqdn =
-            Name::from_ascii(format!("{}.", name.ascii())).map_err(|e| LookupError::Temporary {
-                name: name.clone(),
-                record_type,
-                kind: TemporaryKind::Network,
-                detail: Some(format!("name rejected by resolver: {e}")),
-            })?;
+        let fqdn = query_name(name).map_err(|e| LookupError::Temporary {
+            name: name.clone(),
+            record_type,
+            kind: TemporaryKind::Network,
+            detail: Some(format!("name rejected by resolver: {e}")),
+        })?;
         let hickory_type = hickory_type(record_type);
         let result = self.inner.lookup(fqdn, hickory_type).await;
         tracing::trace!(name = %name.ascii(), %record_type, ok = result.is_ok(), "dns lookup");
@@ -301,6 +313,13 @@ fn parse_server_spec(spec: &str) -> Result<SocketAddr, ResolverConfigError> {
         .map_err(|_| ResolverConfigError::InvalidServer { given: spec.to_string() })
 }
 
+/// The fully qualified name to query. Built from raw labels rather than parsed from text, so
+/// names from [`Domain::parse_lenient`] (with `:`, `/`, `%` or spaces in labels) are sent as they
+/// are instead of being rejected as malformed presentation syntax.
+fn query_name(name: &Domain) -> Result<Name, hickory_resolver::proto::ProtoError> {
+    Name::from_labels(name.labels().map(str::as_bytes))
+}
+
 fn name_to_domain(name: &Name) -> Result<Domain, DomainError> {
     Domain::parse(&name.to_ascii())
 }
@@ -393,6 +412,17 @@ impl DnsHandle for AdBitHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_names_carry_labels_verbatim() {
+        let plain = query_name(&Domain::parse("_spf.Example.com").unwrap()).unwrap();
+        assert_eq!(plain, Name::from_ascii("_spf.example.com.").unwrap());
+        assert!(plain.is_fqdn());
+        let odd = query_name(&Domain::parse_lenient("foo:bar/baz.example.com").unwrap()).unwrap();
+        assert_eq!(odd.num_labels(), 3);
+        assert_eq!(odd.iter().next(), Some(&b"foo:bar/baz"[..]));
+        assert!(odd.is_fqdn());
+    }
 
     #[test]
     fn server_specs() {

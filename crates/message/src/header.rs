@@ -13,13 +13,15 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::encoded_word::decode_encoded_words;
 use crate::text::{bytes_to_text, is_wsp};
 
 /// The header section of a message or MIME part: its fields in order, and where the body starts.
 ///
 /// Parsing never fails. It accepts CRLF and bare LF line endings, a header without a blank line
 /// after it (then the body is empty or starts at the first line that is not a field), a last
-/// field without a line ending, whitespace before the first field, and the obsolete
+/// field without a line ending, whitespace before the first field (a first line that starts
+/// with whitespace and is not a field is skipped), and the obsolete
 /// `Name : value` spacing (RFC 5322 §4.5.8). A line that is neither a field nor a continuation
 /// line ends the header section, and the body starts at that line (as in Python's `email`).
 ///
@@ -69,9 +71,16 @@ impl<'a> Header<'a> {
         let start = start.min(end);
         let mut fields = Vec::new();
         let mut pos = start;
-        // Whitespace before the first field is not part of any field; skip it.
+        // Whitespace before the first field is not part of any field: skip it. A first line
+        // that starts with whitespace and is not a field after it (a continuation line with
+        // nothing to continue, or only whitespace) is skipped whole, as Python's email does.
         while pos < end && is_wsp(data[pos]) {
-            pos += 1;
+            while pos < end && is_wsp(data[pos]) {
+                pos += 1;
+            }
+            if parse_field(data, pos, end).is_none() {
+                pos = line_end(data, pos, end);
+            }
         }
         let mut has_separator = false;
         let body_offset = loop {
@@ -222,11 +231,26 @@ impl<'a> Field<'a> {
     }
 
     /// The unfolded value as text. Bytes that are not UTF-8 are decoded as Windows-1252 (the
-    /// usual fallback for raw 8-bit headers). Encoded words (RFC 2047) are not decoded.
+    /// usual fallback for raw 8-bit headers). Encoded words (RFC 2047) are not decoded: see
+    /// [`Field::decoded_value`].
     pub fn value(&self) -> Cow<'a, str> {
         match self.value_bytes() {
             Cow::Borrowed(b) => bytes_to_text(b),
             Cow::Owned(b) => Cow::Owned(bytes_to_text(&b).into_owned()),
+        }
+    }
+
+    /// The unfolded value with RFC 2047 encoded words decoded: the text of an unstructured
+    /// field such as Subject, as shown to people.
+    ///
+    /// ```
+    /// let header = message::Header::parse(b"Subject: =?utf-8?q?caf=C3=A9?=\r\n =?utf-8?b?IOKYlQ==?=\r\n\r\n");
+    /// assert_eq!(header.get("subject").unwrap().decoded_value(), "café ☕");
+    /// ```
+    pub fn decoded_value(&self) -> Cow<'a, str> {
+        match self.value() {
+            Cow::Borrowed(s) => decode_encoded_words(s),
+            Cow::Owned(s) => Cow::Owned(decode_encoded_words(&s).into_owned()),
         }
     }
 }
@@ -394,6 +418,20 @@ mod tests {
         assert_eq!(h.value("from").as_deref(), Some("a@x"));
         assert_eq!(h.value("subject").as_deref(), Some("hi"));
         assert_eq!(h.offset(), 0);
+    }
+
+    #[test]
+    fn leading_continuation_lines_are_skipped() {
+        let msg = b" \r\n\tjunk without colon\r\nFrom: a@x\r\n\r\nbody";
+        let h = Header::parse(msg);
+        assert_eq!(names(&h), ["From"]);
+        assert_eq!(h.fields()[0].offset(), 24);
+        assert_eq!(&msg[h.body_offset()..], b"body");
+        assert_eq!(h.raw(), &msg[..msg.len() - 4]);
+        // Whitespace then a blank line: the skipped line is not the separator.
+        let h = Header::parse(b"  \n\nbody");
+        assert!(h.is_empty());
+        assert_eq!(h.body_offset(), 4);
     }
 
     #[test]
