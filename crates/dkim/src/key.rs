@@ -66,10 +66,19 @@ impl PrivateKey {
     }
 
     /// Generates a new Ed25519 key.
+    ///
+    /// It is kept (and written by [`to_pem`](Self::to_pem)) as a version 1 PKCS#8 document
+    /// (RFC 8410 §7), without the public key: ring makes version 2, which OpenSSL 3.0 (and so
+    /// Python's `cryptography`) cannot read.
     pub fn generate_ed25519() -> Result<PrivateKey, KeyError> {
         let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
             .map_err(|_| KeyError::Generate { reason: "no system randomness".into() })?;
-        PrivateKey::from_pkcs8_der(doc.as_ref())
+        let seed = ed25519_seed(doc.as_ref())
+            .ok_or(KeyError::Generate { reason: "unexpected PKCS#8 from ring".into() })?;
+        let mut info = der::integer(&[]);
+        info.extend(der::tlv(der::SEQUENCE, &der::tlv(der::OID, OID_ED25519)));
+        info.extend(der::tlv(der::OCTET_STRING, &der::tlv(der::OCTET_STRING, seed)));
+        PrivateKey::from_pkcs8_der(&der::tlv(der::SEQUENCE, &info))
     }
 
     /// Generates a new RSA key of `bits` bits (2048 to 4096; RFC 8301 §3.2 asks for at least
@@ -327,6 +336,16 @@ fn spki_key<'a>(data: &'a [u8], oid: &[u8]) -> Option<&'a [u8]> {
         [0, key @ ..] => Some(key),
         _ => None,
     }
+}
+
+/// The 32-byte seed in an Ed25519 PKCS#8 document (RFC 8410 §7).
+fn ed25519_seed(pkcs8: &[u8]) -> Option<&[u8]> {
+    let (info, _) = der::read(pkcs8, der::SEQUENCE)?;
+    let (_version, info) = der::read(info, der::INTEGER)?;
+    let (_algorithm, info) = der::read(info, der::SEQUENCE)?;
+    let (key, _) = der::read(info, der::OCTET_STRING)?;
+    let (seed, _) = der::read(key, der::OCTET_STRING)?;
+    (seed.len() == 32).then_some(seed)
 }
 
 fn strip_zeros(mut b: &[u8]) -> &[u8] {

@@ -110,6 +110,8 @@ macro_rules! commands {
 commands! {
     help::Help,
     #[command(subcommand)]
+    dkim::Dkim,
+    #[command(subcommand)]
     dnsbl::Dnsbl,
     #[command(subcommand)]
     mtasts::Mtasts,
