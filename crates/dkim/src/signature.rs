@@ -166,7 +166,7 @@ pub(crate) fn parse_with_b_region(value: &[u8]) -> Result<(Signature, Range<usiz
     };
     let domain = domain_value(required("d")?, "d")?;
     let selector = Selector(domain_value(required("s")?, "s")?);
-    let mut signed_headers = Vec::new();
+    let mut signed_headers = Vec::with_capacity(32);
     for name in split_colon_list(required("h")?.value) {
         if name.is_empty() || !name.iter().all(|&b| (33..=126).contains(&b) && b != b':') {
             return Err(invalid("h", TagProblem::HeaderName { found: lossy(name) }));
@@ -467,7 +467,12 @@ fn domain_value(tag: &Tag<'_>, name: &'static str) -> Result<Domain, ParseError>
 }
 
 pub(crate) fn base64_value(tag: &Tag<'_>, name: &'static str) -> Result<Vec<u8>, ParseError> {
-    BASE64.decode(strip_fws(tag.value)).map_err(|_| invalid(name, TagProblem::Base64))
+    let decoded = if tag.value.iter().any(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
+        BASE64.decode(strip_fws(tag.value))
+    } else {
+        BASE64.decode(tag.value)
+    };
+    decoded.map_err(|_| invalid(name, TagProblem::Base64))
 }
 
 /// Standard base64, with or without padding (some signers omit it).

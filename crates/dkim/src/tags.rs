@@ -40,7 +40,7 @@ pub(crate) struct Tag<'a> {
 /// Parses a tag list. Tag names must be unique; unknown names are returned too (callers ignore
 /// them, as RFC 6376 §3.2 requires).
 pub(crate) fn parse_tag_list(input: &[u8]) -> Result<Vec<Tag<'_>>, ParseError> {
-    let mut tags: Vec<Tag<'_>> = Vec::new();
+    let mut tags: Vec<Tag<'_>> = Vec::with_capacity(16);
     let pos = |rest: &[u8]| input.len() - rest.len();
     let mut rest = input;
     loop {
@@ -93,7 +93,9 @@ pub(crate) fn parse_tag_list(input: &[u8]) -> Result<Vec<Tag<'_>>, ParseError> {
 
 /// Removes folding whitespace from a tag value (base64 values, RFC 6376 §3.5 `b=`).
 pub(crate) fn strip_fws(value: &[u8]) -> Vec<u8> {
-    value.iter().copied().filter(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n')).collect()
+    let mut out = Vec::with_capacity(value.len());
+    out.extend(value.iter().copied().filter(|&b| !is_fws_byte(b)));
+    out
 }
 
 /// Splits a colon-separated value (`h=`, `q=`, key record `h=`, `s=`, `t=`) and trims FWS
