@@ -456,3 +456,18 @@ async fn streaming_in_small_chunks_gives_the_same_result() {
     }
     assert_eq!(statuses(&v.finish(&resolver).await), vec![(Status::Pass, None); 2]);
 }
+
+#[test]
+fn keys_never_appear_in_debug_output() {
+    let pem = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/dkim/keys/rsa2048.pem"),
+    )
+    .unwrap();
+    let signer = signer("rsa", "rsa2048.pem");
+    let debug = format!("{signer:?} {:?}", signer.key());
+    // No line of the private key's base64 shows up, but the public key does.
+    for line in pem.lines().filter(|l| l.len() == 64) {
+        assert!(!debug.contains(line), "private key material in {debug}");
+    }
+    assert!(debug.contains("PublicKey(rsa, 2048 bits, MIIBIjAN"), "{debug}");
+}
