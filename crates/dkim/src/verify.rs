@@ -419,6 +419,8 @@ pub(crate) fn header_hash_input(
     signature_field: &[u8],
 ) -> Vec<u8> {
     let fields = header.fields();
+    // Names once: Field::name checks UTF-8 on every call.
+    let names: Vec<&str> = fields.iter().map(|f| f.name()).collect();
     let mut out = Vec::with_capacity(1024);
     // Per name (compared case-insensitively): how many instances were used from the bottom.
     let mut used: Vec<(&str, usize)> = Vec::with_capacity(signed.len());
@@ -431,16 +433,14 @@ pub(crate) fn header_hash_input(
                 &mut used[last].1
             }
         };
-        let instance = fields
-            .iter()
-            .enumerate()
+        let instance = (0..fields.len())
             .rev()
-            .filter(|(i, f)| Some(*i) != exclude && f.name().eq_ignore_ascii_case(name))
+            .filter(|&i| Some(i) != exclude && names[i].eq_ignore_ascii_case(name))
             .nth(*skip);
         *skip += 1;
         // A name without (another) instance contributes nothing: it signs absence.
-        if let Some((_, f)) = instance {
-            header_into(canon, f.raw(), true, &mut out);
+        if let Some(i) = instance {
+            header_into(canon, fields[i].raw(), true, &mut out);
         }
     }
     header_into(canon, signature_field, false, &mut out);
