@@ -58,6 +58,7 @@ mod record;
 mod result;
 mod sign;
 mod signature;
+mod swar;
 mod tags;
 mod verify;
 

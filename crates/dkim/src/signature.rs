@@ -8,7 +8,7 @@ use base64::Engine;
 use dns::Domain;
 
 use crate::error::{ParseError, TagProblem};
-use crate::tags::{Tag, parse_tag_list, split_colon_list, strip_fws, trim_fws};
+use crate::tags::{Tag, decode_base64, parse_tag_list, split_colon_list, trim_fws};
 
 /// The header field name, as DKIM signers write it.
 pub const HEADER_NAME: &str = "DKIM-Signature";
@@ -138,11 +138,39 @@ impl Signature {
     }
 }
 
+/// A slot for each tag of RFC 6376 §3.5.
+fn signature_tag_index(name: &str) -> Option<usize> {
+    Some(match name {
+        "v" => 0,
+        "a" => 1,
+        "b" => 2,
+        "bh" => 3,
+        "c" => 4,
+        "d" => 5,
+        "h" => 6,
+        "i" => 7,
+        "l" => 8,
+        "q" => 9,
+        "s" => 10,
+        "t" => 11,
+        "x" => 12,
+        "z" => 13,
+        _ => return None,
+    })
+}
+
 /// Parses and also returns where the `b=` value (with the whitespace around it) lies in
 /// `value`, for removing it before hashing (RFC 6376 §3.7).
 pub(crate) fn parse_with_b_region(value: &[u8]) -> Result<(Signature, Range<usize>), ParseError> {
     let tags = parse_tag_list(value)?;
-    let get = |name: &str| tags.iter().find(|t| t.name == name);
+    // The tags by name, in one pass (names are unique; unknown ones are ignored).
+    let mut known: [Option<&Tag<'_>>; 14] = [None; 14];
+    for tag in &tags {
+        if let Some(k) = signature_tag_index(tag.name) {
+            known[k] = Some(tag);
+        }
+    }
+    let get = |name: &str| signature_tag_index(name).and_then(|k| known[k]);
     let required = |name: &'static str| get(name).ok_or(ParseError::MissingTag { tag: name });
 
     let v = required("v")?;
@@ -171,7 +199,8 @@ pub(crate) fn parse_with_b_region(value: &[u8]) -> Result<(Signature, Range<usiz
         if name.is_empty() || !name.iter().all(|&b| (33..=126).contains(&b) && b != b':') {
             return Err(invalid("h", TagProblem::HeaderName { found: lossy(name) }));
         }
-        signed_headers.push(lossy(name));
+        // Checked to be printable ASCII just above.
+        signed_headers.push(std::str::from_utf8(name).unwrap_or_default().to_owned());
     }
     let identity = match get("i") {
         None => None,
@@ -467,15 +496,11 @@ fn domain_value(tag: &Tag<'_>, name: &'static str) -> Result<Domain, ParseError>
 }
 
 pub(crate) fn base64_value(tag: &Tag<'_>, name: &'static str) -> Result<Vec<u8>, ParseError> {
-    let decoded = if tag.value.iter().any(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
-        BASE64.decode(strip_fws(tag.value))
-    } else {
-        BASE64.decode(tag.value)
-    };
-    decoded.map_err(|_| invalid(name, TagProblem::Base64))
+    decode_base64(tag.value).ok_or_else(|| invalid(name, TagProblem::Base64))
 }
 
-/// Standard base64, with or without padding (some signers omit it).
+/// Standard base64, with or without padding: the reference for [`decode_base64`].
+#[cfg(test)]
 pub(crate) const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     base64::engine::GeneralPurposeConfig::new()
