@@ -102,6 +102,19 @@ impl Record {
         }
     }
 
+    /// An empty record that allocates nothing, left behind when a record is moved out.
+    pub(crate) fn placeholder() -> Record {
+        Record {
+            version: None,
+            hashes: Vec::new(),
+            key_type: String::new(),
+            notes: None,
+            public_key_data: Vec::new(),
+            services: Vec::new(),
+            flags: Vec::new(),
+        }
+    }
+
     /// The key type, if it is one this crate knows.
     pub fn known_key_type(&self) -> Option<KeyType> {
         match self.key_type.as_str() {

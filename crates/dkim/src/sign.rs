@@ -215,7 +215,7 @@ impl<'a> Signing<'a> {
             .map(|b| {
                 b.map(|(c, mut ctx)| {
                     c.finish(&mut ctx);
-                    ctx.finish()
+                    ctx.finish().as_ref().to_vec()
                 })
             })
             .collect();

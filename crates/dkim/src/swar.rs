@@ -1,5 +1,5 @@
 //! Byte tests on eight bytes at once ("SIMD within a register"), for skipping over runs of
-//! ordinary bytes in tag values. Each test is exact for the word as a whole:
+//! ordinary bytes in header fields and tag values. Each test is exact for the word as a whole:
 //! it says whether some byte qualifies, not which (a borrow can mark bytes after the first).
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -24,6 +24,17 @@ pub(crate) fn has_byte(w: u64, b: u8) -> bool {
     has_below(w ^ (ONES * u64::from(b)), 1)
 }
 
+/// `w` with the ASCII capital letters in it made small.
+#[inline(always)]
+pub(crate) fn to_ascii_lowercase(w: u64) -> u64 {
+    let heptets = w & !HIGH;
+    // High bit of each byte: at least 'A', and at least 'Z' + 1 (for bytes below 0x80).
+    let ge_a = heptets.wrapping_add(ONES * (0x80 - u64::from(b'A')));
+    let gt_z = heptets.wrapping_add(ONES * (0x80 - u64::from(b'Z') - 1));
+    let upper = ge_a & !gt_z & !w & HIGH;
+    w | (upper >> 2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,7 +50,8 @@ mod tests {
             let w = if i % 2 == 0 {
                 x
             } else {
-                let near = [0x00u8, 0x01, 0x1f, 0x20, 0x21, 0x3b, 0x7f, 0x80];
+                let near =
+                    [0x00u8, 0x01, 0x1f, 0x20, 0x21, 0x3b, 0x40, 0x41, 0x5a, 0x5b, 0x7f, 0x80];
                 let mut b = [0u8; 8];
                 for (k, v) in b.iter_mut().enumerate() {
                     *v = near[((x >> (k * 5)) % near.len() as u64) as usize];
@@ -53,6 +65,8 @@ mod tests {
             for b in [0u8, b';', 0x7f, b'\n'] {
                 assert_eq!(has_byte(w, b), bytes.contains(&b), "{w:x} {b}");
             }
+            let lower = u64::from_le_bytes(bytes.map(|b| b.to_ascii_lowercase()));
+            assert_eq!(to_ascii_lowercase(w), lower, "{w:x}");
         }
         assert_eq!(word_at(b"12345678", 0), Some(u64::from_le_bytes(*b"12345678")));
         assert_eq!(word_at(b"12345678", 1), None);

@@ -5,7 +5,6 @@
 //! however many signatures there are), and only then looks up keys through a
 //! [`dns::Resolver`]. [`verify`] drives it for a message held in memory.
 
-use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use dns::{Domain, LookupError, Resolver};
@@ -151,17 +150,13 @@ impl<'m> Verification<'m> {
             bodies: Vec::new(),
         };
         let skew = options.max_clock_skew.as_secs();
-        // Fields borrow from `message`, not from `v.header`, so collect them first.
-        let fields: Vec<(usize, message::Field<'m>)> = v
-            .header
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.is("DKIM-Signature"))
-            .map(|(i, f)| (i, *f))
-            .collect();
-        for (field_index, field) in fields {
-            let candidate = v.check_signature(field_index, field, now, skew);
-            v.signatures.push(candidate);
+        for field_index in 0..v.header.len() {
+            // Fields borrow from `message`, not from `v.header`: a copy is free to keep.
+            let field = v.header.fields()[field_index];
+            if field.is("DKIM-Signature") {
+                let candidate = v.check_signature(field_index, field, now, skew);
+                v.signatures.push(candidate);
+            }
         }
         Ok(v)
     }
@@ -182,17 +177,46 @@ impl<'m> Verification<'m> {
     /// message order.
     pub async fn finish(self, resolver: &dyn Resolver) -> Vec<SignatureResult> {
         let Verification { header, ignore_test_mode, signatures, bodies } = self;
-        let body_hashes: Vec<(Vec<u8>, u64)> = bodies
+        let body_hashes: Vec<(ring::digest::Digest, u64)> = bodies
             .into_iter()
             .map(|mut b| {
                 b.canonicalizer.finish(&mut b.sink);
                 (b.sink.inner.finish(), b.sink.total)
             })
             .collect();
-        let mut keys: HashMap<(Selector, Domain), Result<KeyLookup, KeyLookupError>> =
-            HashMap::new();
+        // Each distinct key (selector and domain) is looked up once: `lookup_of[i]` is the
+        // index in `lookups` of signature i's key.
+        let mut lookups: Vec<Result<KeyLookup, KeyLookupError>> = Vec::new();
+        let mut lookup_of: Vec<Option<usize>> = Vec::with_capacity(signatures.len());
+        for (i, candidate) in signatures.iter().enumerate() {
+            let Candidate::Pending { sig, .. } = candidate else {
+                lookup_of.push(None);
+                continue;
+            };
+            let earlier = signatures[..i].iter().zip(&lookup_of).find_map(|(c, &k)| match c {
+                Candidate::Pending { sig: s, .. }
+                    if s.selector == sig.selector && s.domain == sig.domain =>
+                {
+                    k
+                }
+                _ => None,
+            });
+            let k = match earlier {
+                Some(k) => k,
+                None => {
+                    lookups.push(lookup_key(resolver, &sig.selector, &sig.domain).await);
+                    lookups.len() - 1
+                }
+            };
+            lookup_of.push(Some(k));
+        }
+        // How many signatures still need each record: the last one gets it without a copy.
+        let mut uses = vec![0usize; lookups.len()];
+        for k in lookup_of.iter().flatten() {
+            uses[*k] += 1;
+        }
         let mut results = Vec::with_capacity(signatures.len());
-        for candidate in signatures {
+        for (candidate, k) in signatures.into_iter().zip(lookup_of) {
             let (sig, field, field_index, b_region, body) = match candidate {
                 Candidate::Done(r) => {
                     results.push(*r);
@@ -202,12 +226,6 @@ impl<'m> Verification<'m> {
                     (sig, field, field_index, b_region, body)
                 }
             };
-            let key = (sig.selector.clone(), sig.domain.clone());
-            if !keys.contains_key(&key) {
-                let found = lookup_key(resolver, &sig.selector, &sig.domain).await;
-                keys.insert(key.clone(), found);
-            }
-            let lookup = keys.get(&key);
             let mut result = SignatureResult {
                 status: Status::Permerror,
                 reason: None,
@@ -219,17 +237,24 @@ impl<'m> Verification<'m> {
                 testing: false,
                 field_offset: field.offset(),
             };
-            let outcome = match lookup {
-                Some(Ok(found)) => {
-                    result.record = Some(found.record.clone());
+            let outcome = match k.map(|k| (k, &mut lookups[k])) {
+                Some((k, Ok(found))) => {
                     result.record_authentic = found.authentic;
                     result.testing = found.record.testing();
                     let (hash, body_len) = &body_hashes[body];
                     let signature_field = signature_field_without_b(field.raw(), &b_region);
                     let signed = SignedData { header: &header, field_index, signature_field };
-                    check_with_key(&sig, &found.record, &signed, hash, *body_len)
+                    let outcome =
+                        check_with_key(&sig, &found.record, &signed, hash.as_ref(), *body_len);
+                    uses[k] -= 1;
+                    result.record = Some(if uses[k] == 0 {
+                        std::mem::replace(&mut found.record, Record::placeholder())
+                    } else {
+                        found.record.clone()
+                    });
+                    outcome
                 }
-                Some(Err(e)) => (e.status(), Some(e.reason())),
+                Some((_, Err(e))) => (e.status(), Some(e.reason())),
                 None => (Status::Temperror, None),
             };
             result.status = outcome.0;
@@ -419,32 +444,64 @@ pub(crate) fn header_hash_input(
     signature_field: &[u8],
 ) -> Vec<u8> {
     let fields = header.fields();
-    // Names once: Field::name checks UTF-8 on every call.
-    let names: Vec<&str> = fields.iter().map(|f| f.name()).collect();
-    let mut out = Vec::with_capacity(1024);
+    // A cheap key per field name; the field being verified never matches.
+    let names: Vec<(u64, &str)> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let name = f.name();
+            (if Some(i) == exclude { NO_KEY } else { name_key(name) }, name)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(header.raw().len() + signature_field.len() + 2);
     // Per name (compared case-insensitively): how many instances were used from the bottom.
-    let mut used: Vec<(&str, usize)> = Vec::with_capacity(signed.len());
+    let mut used: Vec<(u64, &str, usize)> = Vec::with_capacity(signed.len());
     for name in signed {
-        let skip = match used.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            Some((_, count)) => count,
+        let key = name_key(name);
+        // Keys decide for names of up to 7 bytes; longer ones are compared in full.
+        let short = name.len() <= 7;
+        let u = match used
+            .iter()
+            .position(|(k, n, _)| *k == key && (short || n.eq_ignore_ascii_case(name)))
+        {
+            Some(u) => u,
             None => {
-                used.push((name, 0));
-                let last = used.len() - 1;
-                &mut used[last].1
+                used.push((key, name, 0));
+                used.len() - 1
             }
         };
-        let instance = (0..fields.len())
-            .rev()
-            .filter(|&i| Some(i) != exclude && names[i].eq_ignore_ascii_case(name))
-            .nth(*skip);
-        *skip += 1;
-        // A name without (another) instance contributes nothing: it signs absence.
-        if let Some(i) = instance {
-            header_into(canon, fields[i].raw(), true, &mut out);
+        let mut skip = used[u].2;
+        used[u].2 += 1;
+        let mut i = fields.len();
+        while i > 0 {
+            i -= 1;
+            if names[i].0 == key && (short || names[i].1.eq_ignore_ascii_case(name)) {
+                if skip == 0 {
+                    header_into(canon, fields[i].raw(), true, &mut out);
+                    break;
+                }
+                skip -= 1;
+            }
         }
+        // A name without (another) instance contributes nothing: it signs absence.
     }
     header_into(canon, signature_field, false, &mut out);
     out
+}
+
+/// Never the key of a name.
+const NO_KEY: u64 = u64::MAX;
+
+/// A header field name's first 7 bytes lowercased, and its length: equal for names that are
+/// equal ignoring ASCII case, and for names of up to 7 bytes only then. Header field names
+/// are printable ASCII, so no key is [`NO_KEY`].
+fn name_key(name: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = name.len().min(7);
+    bytes[..n].copy_from_slice(&name.as_bytes()[..n]);
+    bytes[7] = name.len().min(255) as u8;
+    crate::swar::to_ascii_lowercase(u64::from_le_bytes(bytes) & 0x00ff_ffff_ffff_ffff)
+        | (u64::from(bytes[7]) << 56)
 }
 
 /// A key record found in DNS.
@@ -524,18 +581,13 @@ pub async fn lookup_key(
         Err(e) => return Err(KeyLookupError::Temporary(e)),
     };
     let mut first_error = None;
-    for txt in &lookup.records {
-        match Record::parse(txt) {
+    for txt in lookup.records {
+        match Record::parse(&txt) {
             Ok(record) => {
-                return Ok(KeyLookup {
-                    name,
-                    record,
-                    txt: txt.clone(),
-                    authentic: lookup.authentic,
-                });
+                return Ok(KeyLookup { name, record, txt, authentic: lookup.authentic });
             }
             Err(error) => {
-                first_error.get_or_insert((txt.clone(), error));
+                first_error.get_or_insert((txt, error));
             }
         }
     }

@@ -410,6 +410,23 @@ async fn several_signatures_each_get_a_result() {
 }
 
 #[tokio::test]
+async fn signatures_sharing_a_key_share_one_lookup_and_each_get_the_record() {
+    let resolver = zone("");
+    let signers = [
+        signer("rsa", "rsa2048.pem"),
+        signer("ed", "ed25519.pem"),
+        signer("rsa", "rsa2048.pem").canonicalization(Canonicalization::SIMPLE),
+    ];
+    let results = verify(&resolver, &sign(&signers, MESSAGE)).await;
+    assert_eq!(statuses(&results), vec![(Status::Pass, None); 3]);
+    assert_eq!(resolver.queries().len(), 2);
+    let rsa = dkim::Record::parse(&record("rsa2048.pem")).unwrap();
+    assert_eq!(results[0].record.as_ref(), Some(&rsa));
+    assert_eq!(results[2].record.as_ref(), Some(&rsa));
+    assert_eq!(results[1].record.as_ref().map(|r| r.key_type.as_str()), Some("ed25519"));
+}
+
+#[tokio::test]
 async fn bare_lf_messages_sign_and_verify_as_crlf() {
     let resolver = zone("");
     let lf = MESSAGE.replace("\r\n", "\n");
