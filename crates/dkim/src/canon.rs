@@ -546,26 +546,16 @@ fn anomaly<const RELAXED: bool>(prev: u8, cur: u8, next: u8) -> u8 {
 /// Writes a complete relaxed line's content (no trailing whitespace) with WSP runs made one SP.
 fn relaxed_line(content: &[u8], out: &mut Vec<u8>) {
     out.reserve(content.len());
-    let mut i = 0;
-    while i < content.len() {
-        // A run without WSP is copied whole (eight bytes at a time while none is below 0x21).
-        let run = i;
-        while let Some(w) = crate::swar::word_at(content, i) {
-            if crate::swar::has_below(w, 0x21) {
-                break;
+    let mut wsp = false;
+    for &b in content {
+        if is_wsp(b) {
+            wsp = true;
+        } else {
+            if wsp {
+                out.push(b' ');
+                wsp = false;
             }
-            i += 8;
-        }
-        while i < content.len() && !is_wsp(content[i]) {
-            i += 1;
-        }
-        out.extend_from_slice(&content[run..i]);
-        // A run of WSP becomes one SP, unless it ends the line.
-        while i < content.len() && is_wsp(content[i]) {
-            i += 1;
-        }
-        if i > run && i < content.len() && is_wsp(content[i - 1]) {
-            out.push(b' ');
+            out.push(b);
         }
     }
 }

@@ -70,6 +70,6 @@ pub use result::{Reason, SignatureResult, Status, authentication_results};
 pub use sign::{DEFAULT_HEADERS, Signer, Signing, sign};
 pub use signature::{
     Algorithm, Canon, Canonicalization, HEADER_NAME, Identity, KeyType, Selector, Signature,
-    UnknownName,
+    SignedHeaders, SignedHeadersIter, UnknownName,
 };
 pub use verify::{KeyLookup, KeyLookupError, Verification, VerifyOptions, lookup_key, verify};

@@ -12,7 +12,7 @@ use message::Header;
 use crate::canon::{BodyCanonicalizer, Sha256};
 use crate::error::Error;
 use crate::key::PrivateKey;
-use crate::signature::{Canon, Canonicalization, Identity, Selector, Signature};
+use crate::signature::{Canon, Canonicalization, Identity, Selector, Signature, SignedHeaders};
 use crate::verify::{header_hash_input, unix_seconds};
 
 /// The header fields signed by default, as mox signs them. With oversigning (the default)
@@ -221,7 +221,7 @@ impl<'a> Signing<'a> {
             .collect();
         let mut out = String::new();
         for s in signers {
-            let mut signed_headers = Vec::new();
+            let mut signed_headers = SignedHeaders::default();
             let mut seen: Vec<String> = Vec::new();
             for name in &s.headers {
                 let lower = name.to_ascii_lowercase();
@@ -230,7 +230,10 @@ impl<'a> Signing<'a> {
                 }
                 let count = header.get_all(name).count();
                 let times = count + usize::from(s.oversign);
-                signed_headers.extend(std::iter::repeat_n(name.clone(), times));
+                // Names were checked when signing began.
+                for _ in 0..times {
+                    signed_headers.push(name);
+                }
                 seen.push(lower);
             }
             let body_hash =

@@ -46,7 +46,7 @@ pub struct Signature {
     /// `d=`: the signing domain (SDID).
     pub domain: Domain,
     /// `h=`: the signed header field names, in order, as written (compare case-insensitively).
-    pub signed_headers: Vec<String>,
+    pub signed_headers: SignedHeaders,
     /// `i=`: the agent or user identifier (AUID); absent means `@d`.
     pub identity: Option<Identity>,
     /// `l=`: the number of canonicalized body bytes that were signed; absent means all.
@@ -194,13 +194,23 @@ pub(crate) fn parse_with_b_region(value: &[u8]) -> Result<(Signature, Range<usiz
     };
     let domain = domain_value(required("d")?, "d")?;
     let selector = Selector(domain_value(required("s")?, "s")?);
-    let mut signed_headers = Vec::with_capacity(32);
-    for name in split_colon_list(required("h")?.value) {
-        if name.is_empty() || !name.iter().all(|&b| (33..=126).contains(&b) && b != b':') {
-            return Err(invalid("h", TagProblem::HeaderName { found: lossy(name) }));
+    let h = required("h")?.value;
+    let bad_name = |name: &[u8]| invalid("h", TagProblem::HeaderName { found: lossy(name) });
+    // Names are printable ASCII, so a valid h= is text; an invalid one has a bad name.
+    let Ok(h_text) = std::str::from_utf8(h) else {
+        let bad = split_colon_list(h).find(|n| std::str::from_utf8(n).is_err()).unwrap_or(h);
+        return Err(bad_name(bad));
+    };
+    let mut signed_headers = SignedHeaders(String::with_capacity(h.len()));
+    let mut rest = Some(h_text);
+    while let Some(text) = rest {
+        let (name, after) = split_at_colon(text);
+        rest = after;
+        let name = trim_fws_text(name);
+        if !is_header_name(name) {
+            return Err(bad_name(name.as_bytes()));
         }
-        // Checked to be printable ASCII just above.
-        signed_headers.push(std::str::from_utf8(name).unwrap_or_default().to_owned());
+        signed_headers.push(name);
     }
     let identity = match get("i") {
         None => None,
@@ -264,6 +274,141 @@ pub(crate) fn domain_and_selector_hint(value: &[u8]) -> (Option<Domain>, Option<
         tags.iter().find(|t| t.name == name).and_then(|t| domain_value(t, name).ok())
     };
     (get("d"), get("s").map(Selector))
+}
+
+/// The header field names a signature covers (`h=`), in order and as written; compare them
+/// ASCII case-insensitively. A name may repeat: each occurrence signs one more instance of the
+/// field, from the bottom up, or that there is none (RFC 6376 §5.4.2).
+///
+/// Kept as one string of colon-separated names rather than a string per name: a verifier reads
+/// a signature for every message, and signatures commonly list a dozen or more names.
+///
+/// ```
+/// let h = dkim::SignedHeaders::new(["From", "To", "From"]).unwrap();
+/// assert_eq!(h.len(), 3);
+/// assert_eq!(h, ["From", "To", "From"]);
+/// assert_eq!(h.to_string(), "From:To:From");
+/// assert!(h.contains("FROM") && !h.contains("Subject"));
+/// assert!(dkim::SignedHeaders::new(["From", "Bad:Name"]).is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct SignedHeaders(String);
+
+impl SignedHeaders {
+    /// The names, or `None` if one is not a header field name (printable US-ASCII except
+    /// colon, RFC 5322 §3.6.8).
+    pub fn new<I, S>(names: I) -> Option<SignedHeaders>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut h = SignedHeaders::default();
+        for name in names {
+            let name = name.as_ref();
+            if !is_header_name(name) {
+                return None;
+            }
+            h.push(name);
+        }
+        Some(h)
+    }
+
+    /// Appends a name, which must be valid.
+    pub(crate) fn push(&mut self, name: &str) {
+        if !self.0.is_empty() {
+            self.0.push(':');
+        }
+        self.0.push_str(name);
+    }
+
+    /// The names in order.
+    pub fn iter(&self) -> SignedHeadersIter<'_> {
+        // Names are never empty: only an empty list would split into an empty string.
+        SignedHeadersIter { rest: &self.0, done: self.0.is_empty() }
+    }
+
+    /// How many names (counting repeats).
+    pub fn len(&self) -> usize {
+        if self.0.is_empty() { 0 } else { self.0.bytes().filter(|&b| b == b':').count() + 1 }
+    }
+
+    /// Whether there are no names.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `name` is among them, ASCII case-insensitively.
+    pub fn contains(&self, name: &str) -> bool {
+        self.iter().any(|n| n.eq_ignore_ascii_case(name))
+    }
+
+    /// The names separated by colons, as in `h=`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'a> IntoIterator for &'a SignedHeaders {
+    type Item = &'a str;
+    type IntoIter = SignedHeadersIter<'a>;
+    fn into_iter(self) -> SignedHeadersIter<'a> {
+        self.iter()
+    }
+}
+
+/// The names of [`SignedHeaders`], in order.
+#[derive(Debug, Clone)]
+pub struct SignedHeadersIter<'a> {
+    rest: &'a str,
+    done: bool,
+}
+
+impl<'a> Iterator for SignedHeadersIter<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        if self.done {
+            return None;
+        }
+        // Names are short: a byte loop beats str::split's searcher.
+        let (name, rest) = split_at_colon(self.rest);
+        self.done = rest.is_none();
+        self.rest = rest.unwrap_or_default();
+        Some(name)
+    }
+}
+
+/// The text before the first colon, and after it if there is one.
+fn split_at_colon(text: &str) -> (&str, Option<&str>) {
+    match text.bytes().position(|b| b == b':') {
+        Some(i) => (text.get(..i).unwrap_or_default(), text.get(i + 1..)),
+        None => (text, None),
+    }
+}
+
+/// The names separated by colons, as in `h=`.
+impl fmt::Display for SignedHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<const N: usize> PartialEq<[&str; N]> for SignedHeaders {
+    fn eq(&self, other: &[&str; N]) -> bool {
+        self.iter().eq(other.iter().copied())
+    }
+}
+
+/// `text` without FWS (WSP, CR, LF) at either end.
+fn trim_fws_text(text: &str) -> &str {
+    let bytes = trim_fws(text.as_bytes());
+    // FWS bytes are ASCII, so what is left starts and ends at character boundaries.
+    let start = bytes.as_ptr() as usize - text.as_ptr() as usize;
+    text.get(start..start + bytes.len()).unwrap_or_default()
+}
+
+/// A header field name: printable US-ASCII except colon (RFC 5322 §3.6.8 `ftext`).
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| (33..=126).contains(&b) && b != b':')
 }
 
 /// A signing algorithm (`a=`, RFC 6376 §3.3, RFC 8463 §3).
@@ -657,6 +802,35 @@ mod tests {
     }
 
     #[test]
+    fn signed_header_names() {
+        let sig =
+            Signature::parse(OK.replace("h=from", "h= From :To\r\n\t:From:X-A_b ").as_bytes());
+        let h = sig.unwrap().signed_headers;
+        assert_eq!(h, ["From", "To", "From", "X-A_b"]);
+        assert_eq!((h.len(), h.as_str()), (4, "From:To:From:X-A_b"));
+        assert_eq!(h.iter().collect::<Vec<_>>(), (&h).into_iter().collect::<Vec<_>>());
+        for (value, found) in
+            [("from::to", ""), ("from:t\u{e9}", "t\u{e9}"), ("a:b c", "b c"), (":a", "")]
+        {
+            assert_eq!(
+                err(&OK.replace("h=from", &format!("h={value}"))),
+                invalid("h", TagProblem::HeaderName { found: found.into() }),
+                "{value}"
+            );
+        }
+        let mut raw = OK.as_bytes().to_vec();
+        let at = raw.windows(6).position(|w| w == b"h=from").unwrap() + 6;
+        raw.splice(at..at, [b':', b'x', 0xff]);
+        assert_eq!(
+            Signature::parse(&raw),
+            Err(invalid("h", TagProblem::HeaderName { found: "x\u{fffd}".into() }))
+        );
+        assert!(SignedHeaders::default().is_empty());
+        assert_eq!(SignedHeaders::default().iter().count(), 0);
+        assert!(SignedHeaders::new([""]).is_none());
+    }
+
+    #[test]
     fn optional_tags_and_defaults() {
         let sig = Signature::parse(
             format!("{OK}; c=relaxed; i=@mail.example.org; l=99999999999999999999999; x=5; t=4; q=DNS/TXT; z=From:a|To:b; unknown=tag")
@@ -683,12 +857,8 @@ mod tests {
         let mut sig = Signature::parse(RFC6376_A2.as_bytes()).unwrap();
         sig.expiration = Some(1_999_999_999);
         sig.timestamp = Some(1_000_000_000);
-        sig.signed_headers = ["From", "To", "Subject", "Date", "Message-ID", "Content-Type"]
-            .iter()
-            .cycle()
-            .take(30)
-            .map(|s| s.to_string())
-            .collect();
+        let names = ["From", "To", "Subject", "Date", "Message-ID", "Content-Type"];
+        sig.signed_headers = SignedHeaders::new(names.iter().cycle().take(30)).unwrap();
         let header = sig.to_header();
         assert!(header.starts_with("DKIM-Signature: v=1; a=rsa-sha256; c=simple/simple;"));
         assert!(header.ends_with("\r\n"));

@@ -69,7 +69,8 @@ pub(crate) fn parse_tag_list(input: &[u8]) -> Result<Vec<Tag<'_>>, ParseError> {
         let value = &input[value_start..p];
         p = fws_end(input, p);
         let region_end = p;
-        if tags.iter().any(|t| t.name == name) {
+        // Compared byte by byte: names are short, a call to memcmp per pair costs more.
+        if tags.iter().any(|t| t.name.len() == name.len() && t.name.bytes().eq(name.bytes())) {
             return Err(ParseError::DuplicateTag { tag: name.to_string() });
         }
         tags.push(Tag { name, value, value_region: region_start..region_end });

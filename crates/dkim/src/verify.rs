@@ -15,7 +15,9 @@ use crate::canon::{BodyCanonicalizer, Limited, Sha256, header_into};
 use crate::error::{Error, ParseError};
 use crate::record::Record;
 use crate::result::{Reason, SignatureResult, Status};
-use crate::signature::{Algorithm, Canon, Selector, Signature, domain_and_selector_hint};
+use crate::signature::{
+    Algorithm, Canon, Selector, Signature, SignedHeaders, domain_and_selector_hint,
+};
 
 /// How to verify.
 #[derive(Debug, Clone)]
@@ -308,7 +310,7 @@ impl<'m> Verification<'m> {
         if sig.algorithm == Algorithm::RsaSha1 {
             return done(Status::Fail, Reason::Sha1, Some(sig), &field);
         }
-        if !sig.signed_headers.iter().any(|h| h.eq_ignore_ascii_case("from")) {
+        if !sig.signed_headers.contains("from") {
             return done(Status::Permerror, Reason::FromNotSigned, Some(sig), &field);
         }
         if let Some(expiration) = sig.expiration
@@ -439,7 +441,7 @@ fn signature_field_without_b(raw: &[u8], b_region: &std::ops::Range<usize>) -> V
 pub(crate) fn header_hash_input(
     header: &Header<'_>,
     canon: Canon,
-    signed: &[String],
+    signed: &SignedHeaders,
     exclude: Option<usize>,
     signature_field: &[u8],
 ) -> Vec<u8> {
@@ -456,7 +458,7 @@ pub(crate) fn header_hash_input(
     let mut out = Vec::with_capacity(header.raw().len() + signature_field.len() + 2);
     // Per name (compared case-insensitively): how many instances were used from the bottom.
     let mut used: Vec<(u64, &str, usize)> = Vec::with_capacity(signed.len());
-    for name in signed {
+    for name in signed.iter() {
         let key = name_key(name);
         // Keys decide for names of up to 7 bytes; longer ones are compared in full.
         let short = name.len() <= 7;

@@ -202,7 +202,7 @@ impl Run for Verify {
                 if let Some(i) = &sig.identity {
                     writeln!(out, "\tidentity: {i}")?;
                 }
-                writeln!(out, "\tsigned headers: {}", sig.signed_headers.join(":"))?;
+                writeln!(out, "\tsigned headers: {}", sig.signed_headers)?;
                 if let Some(t) = sig.timestamp {
                     writeln!(out, "\tsigned at: {t}")?;
                 }
