@@ -13,7 +13,9 @@
 //! - Verifying: [`verify`] returns one [`SignatureResult`] per signature ([`Status`] pass,
 //!   fail, neutral, temperror, permerror or none, with domain, selector and a [`Reason`]);
 //!   [`Verification`] is its streaming form. Keys are looked up through a
-//!   [`dns::Resolver`]: [`lookup_key`]. [`authentication_results`] gives the `dkim=` results.
+//!   [`dns::Resolver`]: [`lookup_key`]; a [`KeyCache`] in the [`VerifyOptions`] keeps parsed
+//!   key records while their text stays the same. [`authentication_results`] gives the
+//!   `dkim=` results.
 //! - Parsing: [`Signature`] (RFC 6376 §3.5) and [`Record`] (the key record, §3.6.1), with
 //!   [`ParseError`]s that name the tag. Canonicalization (§3.4) is
 //!   [`canonicalize_header`], [`canonicalize_body`] and the streaming [`BodyCanonicalizer`].
@@ -51,6 +53,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cache;
 mod canon;
 mod error;
 mod key;
@@ -62,6 +65,7 @@ mod swar;
 mod tags;
 mod verify;
 
+pub use cache::KeyCache;
 pub use canon::{BodyCanonicalizer, Sink, canonicalize_body, canonicalize_header};
 pub use error::{Error, KeyError, ParseError, TagProblem};
 pub use key::{PrivateKey, PublicKey};

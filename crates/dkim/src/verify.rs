@@ -5,14 +5,17 @@
 //! however many signatures there are), and only then looks up keys through a
 //! [`dns::Resolver`]. [`verify`] drives it for a message held in memory.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use dns::{Domain, LookupError, Resolver};
 use message::Header;
 use tracing::debug;
 
+use crate::cache::{CachedKey, KeyCache};
 use crate::canon::{BodyCanonicalizer, Limited, Sha256, header_into};
-use crate::error::{Error, ParseError};
+use crate::error::{Error, KeyError, ParseError};
+use crate::key::PublicKey;
 use crate::record::Record;
 use crate::result::{Reason, SignatureResult, Status};
 use crate::signature::{
@@ -31,6 +34,9 @@ pub struct VerifyOptions {
     pub max_clock_skew: Duration,
     /// Report failures of keys in testing mode (`t=y`) as they are, instead of as `none`.
     pub ignore_test_mode: bool,
+    /// Parsed key records to reuse while a domain publishes the same record text; `None`
+    /// parses every record found.
+    pub key_cache: Option<Arc<KeyCache>>,
 }
 
 impl Default for VerifyOptions {
@@ -39,6 +45,7 @@ impl Default for VerifyOptions {
             now: None,
             max_clock_skew: Duration::from_secs(15 * 60),
             ignore_test_mode: false,
+            key_cache: None,
         }
     }
 }
@@ -47,6 +54,11 @@ impl VerifyOptions {
     /// Options with the verification time set.
     pub fn at(now: SystemTime) -> VerifyOptions {
         VerifyOptions { now: Some(now), ..VerifyOptions::default() }
+    }
+
+    /// These options with a key record cache.
+    pub fn with_key_cache(self, cache: Arc<KeyCache>) -> VerifyOptions {
+        VerifyOptions { key_cache: Some(cache), ..self }
     }
 }
 
@@ -109,6 +121,7 @@ pub async fn verify(
 pub struct Verification<'m> {
     header: Header<'m>,
     ignore_test_mode: bool,
+    key_cache: Option<Arc<KeyCache>>,
     signatures: Vec<Candidate<'m>>,
     bodies: Vec<BodyHash>,
 }
@@ -148,6 +161,7 @@ impl<'m> Verification<'m> {
         let mut v = Verification {
             header,
             ignore_test_mode: options.ignore_test_mode,
+            key_cache: options.key_cache.clone(),
             signatures: Vec::new(),
             bodies: Vec::new(),
         };
@@ -178,7 +192,7 @@ impl<'m> Verification<'m> {
     /// Looks up the keys and checks every signature; one result per DKIM-Signature field, in
     /// message order.
     pub async fn finish(self, resolver: &dyn Resolver) -> Vec<SignatureResult> {
-        let Verification { header, ignore_test_mode, signatures, bodies } = self;
+        let Verification { header, ignore_test_mode, key_cache, signatures, bodies } = self;
         let body_hashes: Vec<(ring::digest::Digest, u64)> = bodies
             .into_iter()
             .map(|mut b| {
@@ -188,7 +202,7 @@ impl<'m> Verification<'m> {
             .collect();
         // Each distinct key (selector and domain) is looked up once: `lookup_of[i]` is the
         // index in `lookups` of signature i's key.
-        let mut lookups: Vec<Result<KeyLookup, KeyLookupError>> = Vec::new();
+        let mut lookups: Vec<Result<Found, KeyLookupError>> = Vec::new();
         let mut lookup_of: Vec<Option<usize>> = Vec::with_capacity(signatures.len());
         for (i, candidate) in signatures.iter().enumerate() {
             let Candidate::Pending { sig, .. } = candidate else {
@@ -206,7 +220,8 @@ impl<'m> Verification<'m> {
             let k = match earlier {
                 Some(k) => k,
                 None => {
-                    lookups.push(lookup_key(resolver, &sig.selector, &sig.domain).await);
+                    let cache = key_cache.as_deref();
+                    lookups.push(find_key(resolver, &sig.selector, &sig.domain, cache).await);
                     lookups.len() - 1
                 }
             };
@@ -240,14 +255,15 @@ impl<'m> Verification<'m> {
                 field_offset: field.offset(),
             };
             let outcome = match k.map(|k| (k, &mut lookups[k])) {
-                Some((k, Ok(found))) => {
+                Some((k, Ok(Found { lookup: found, cached }))) => {
                     result.record_authentic = found.authentic;
                     result.testing = found.record.testing();
                     let (hash, body_len) = &body_hashes[body];
                     let signature_field = signature_field_without_b(field.raw(), &b_region);
                     let signed = SignedData { header: &header, field_index, signature_field };
+                    let key = cached.as_ref().map(|c| &c.key);
                     let outcome =
-                        check_with_key(&sig, &found.record, &signed, hash.as_ref(), *body_len);
+                        check_with_key(&sig, &found.record, key, &signed, hash.as_ref(), *body_len);
                     uses[k] -= 1;
                     result.record = Some(if uses[k] == 0 {
                         std::mem::replace(&mut found.record, Record::placeholder())
@@ -362,6 +378,7 @@ struct SignedData<'a, 'm> {
 fn check_with_key(
     sig: &Signature,
     record: &Record,
+    cached_key: Option<&Result<PublicKey, KeyError>>,
     signed: &SignedData<'_, '_>,
     body_hash: &[u8],
     body_len: u64,
@@ -389,9 +406,17 @@ fn check_with_key(
     {
         return perm(Reason::StrictIdentity { identity: identity.domain.clone() });
     }
-    let key = match record.public_key() {
-        Ok(k) => k,
-        Err(e) => return perm(Reason::KeyData(e)),
+    let decoded;
+    let key = match cached_key {
+        Some(Ok(k)) => k,
+        Some(Err(e)) => return perm(Reason::KeyData(e.clone())),
+        None => match record.public_key() {
+            Ok(k) => {
+                decoded = k;
+                &decoded
+            }
+            Err(e) => return perm(Reason::KeyData(e)),
+        },
     };
     if key.key_type() == crate::KeyType::Rsa {
         let bits = key.bits();
@@ -576,17 +601,43 @@ pub async fn lookup_key(
     selector: &Selector,
     domain: &Domain,
 ) -> Result<KeyLookup, KeyLookupError> {
+    find_key(resolver, selector, domain, None).await.map(|found| found.lookup)
+}
+
+/// A key record found, with its cache entry when a cache is used.
+struct Found {
+    lookup: KeyLookup,
+    cached: Option<Arc<CachedKey>>,
+}
+
+/// [`lookup_key`], reusing (and filling) a cache of parsed records.
+async fn find_key(
+    resolver: &dyn Resolver,
+    selector: &Selector,
+    domain: &Domain,
+    cache: Option<&KeyCache>,
+) -> Result<Found, KeyLookupError> {
     let name = selector.record_name(domain).map_err(KeyLookupError::Name)?;
     let lookup = match resolver.lookup_txt(&name).await {
         Ok(l) => l,
         Err(e) if e.is_not_found() => return Err(KeyLookupError::NotFound { name }),
         Err(e) => return Err(KeyLookupError::Temporary(e)),
     };
+    let authentic = lookup.authentic;
     let mut first_error = None;
     for txt in lookup.records {
+        // The same text as cached parses to the same record: a record that did not parse is
+        // never cached, so earlier records here were parsed (and failed) just as without it.
+        if let Some(cached) = cache.and_then(|c| c.get(&name, &txt)) {
+            let record = cached.record.clone();
+            let lookup = KeyLookup { name, record, txt, authentic };
+            return Ok(Found { lookup, cached: Some(cached) });
+        }
         match Record::parse(&txt) {
             Ok(record) => {
-                return Ok(KeyLookup { name, record, txt, authentic: lookup.authentic });
+                let cached = cache.map(|c| c.insert(&name, &txt, &record));
+                let lookup = KeyLookup { name, record, txt, authentic };
+                return Ok(Found { lookup, cached });
             }
             Err(error) => {
                 first_error.get_or_insert((txt, error));

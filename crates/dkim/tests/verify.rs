@@ -2,10 +2,13 @@
 #![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
 
 use std::path::PathBuf;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
-use dkim::{Canonicalization, PrivateKey, Reason, Record, Selector, Signer, Status, VerifyOptions};
+use dkim::{
+    Canonicalization, KeyCache, PrivateKey, Reason, Record, Selector, Signer, Status, VerifyOptions,
+};
 use dns::{Domain, MockResolver};
 
 const NOW: u64 = 1_700_000_000;
@@ -59,8 +62,19 @@ fn sign(signers: &[Signer], message: &str) -> String {
     headers + message
 }
 
+/// A key cache all tests share: their zones hold other records under the same names, and
+/// they run at once. Small, so entries are evicted too.
+static KEY_CACHE: LazyLock<Arc<KeyCache>> = LazyLock::new(|| Arc::new(KeyCache::new(3)));
+
+/// Verifies `message`, and again with the shared key cache, which must not change any result.
+/// (Each call so makes two verifications, and lookups, as a cache saves parsing, not lookups.)
 async fn verify(resolver: &MockResolver, message: &str) -> Vec<dkim::SignatureResult> {
-    dkim::verify(resolver, message.as_bytes(), &VerifyOptions::at(now())).await.unwrap()
+    let options = VerifyOptions::at(now());
+    let plain = dkim::verify(resolver, message.as_bytes(), &options).await.unwrap();
+    let options = options.with_key_cache(KEY_CACHE.clone());
+    let cached = dkim::verify(resolver, message.as_bytes(), &options).await.unwrap();
+    assert_eq!(cached, plain);
+    plain
 }
 
 fn statuses(results: &[dkim::SignatureResult]) -> Vec<(Status, Option<Reason>)> {
@@ -402,8 +416,8 @@ async fn several_signatures_each_get_a_result() {
         [(Status::Pass, None), (Status::Fail, Some(Reason::SignatureMismatch))]
     );
     assert!(results[0].field_offset < results[1].field_offset);
-    // One lookup per key.
-    assert_eq!(resolver.queries().len(), 2);
+    // One lookup per key (in each of the helper's two verifications).
+    assert_eq!(resolver.queries().len(), 2 * 2);
     // No DKIM-Signature: no results, and "dkim=none".
     assert!(verify(&resolver, MESSAGE).await.is_empty());
     assert_eq!(dkim::authentication_results(&[]), ["dkim=none"]);
@@ -419,7 +433,7 @@ async fn signatures_sharing_a_key_share_one_lookup_and_each_get_the_record() {
     ];
     let results = verify(&resolver, &sign(&signers, MESSAGE)).await;
     assert_eq!(statuses(&results), vec![(Status::Pass, None); 3]);
-    assert_eq!(resolver.queries().len(), 2);
+    assert_eq!(resolver.queries().len(), 2 * 2);
     let rsa = dkim::Record::parse(&record("rsa2048.pem")).unwrap();
     assert_eq!(results[0].record.as_ref(), Some(&rsa));
     assert_eq!(results[2].record.as_ref(), Some(&rsa));
