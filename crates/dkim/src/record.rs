@@ -71,7 +71,7 @@ impl Record {
             None => default.iter().map(|s| s.to_string()).collect(),
             Some(t) => split_colon_list(t.value)
                 .filter(|v| !v.is_empty())
-                .map(|v| lossy(v).to_ascii_lowercase())
+                .map(lowercase)
                 .collect::<Vec<_>>(),
         };
         let p = get("p").ok_or(ParseError::MissingTag { tag: "p" })?;
@@ -79,8 +79,7 @@ impl Record {
         Ok(Record {
             version,
             hashes: list("h", &[]),
-            key_type: get("k")
-                .map_or("rsa".to_string(), |k| lossy(trim_fws(k.value)).to_ascii_lowercase()),
+            key_type: get("k").map_or("rsa".to_string(), |k| lowercase(trim_fws(k.value))),
             notes: get("n").map(|n| lossy(n.value)),
             public_key_data,
             services: list("s", &["*"]),
@@ -190,6 +189,11 @@ impl fmt::Display for Record {
 
 fn invalid(tag: &'static str, problem: TagProblem) -> ParseError {
     ParseError::InvalidTag { tag, problem }
+}
+
+/// `b` as text (invalid UTF-8 replaced), ASCII letters made small: one allocation.
+fn lowercase(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).to_ascii_lowercase()
 }
 
 fn lossy(b: &[u8]) -> String {

@@ -584,7 +584,13 @@ impl Selector {
 
     /// Where its key record is published: `selector._domainkey.domain`.
     pub fn record_name(&self, domain: &Domain) -> Result<Domain, dns::DomainError> {
-        Domain::parse(&format!("{}._domainkey.{}", self.0.ascii(), domain.ascii()))
+        let (selector, domain) = (self.0.ascii(), domain.ascii());
+        // Sized at once: format! would grow the string piece by piece.
+        let mut name = String::with_capacity(selector.len() + domain.len() + 12);
+        name.push_str(selector);
+        name.push_str("._domainkey.");
+        name.push_str(domain);
+        Domain::parse(&name)
     }
 }
 
