@@ -13,6 +13,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::encoded_word::decode_encoded_words;
 use crate::text::{bytes_to_text, is_wsp};
 
 /// The header section of a message or MIME part: its fields in order, and where the body starts.
@@ -222,11 +223,26 @@ impl<'a> Field<'a> {
     }
 
     /// The unfolded value as text. Bytes that are not UTF-8 are decoded as Windows-1252 (the
-    /// usual fallback for raw 8-bit headers). Encoded words (RFC 2047) are not decoded.
+    /// usual fallback for raw 8-bit headers). Encoded words (RFC 2047) are not decoded: see
+    /// [`Field::decoded_value`].
     pub fn value(&self) -> Cow<'a, str> {
         match self.value_bytes() {
             Cow::Borrowed(b) => bytes_to_text(b),
             Cow::Owned(b) => Cow::Owned(bytes_to_text(&b).into_owned()),
+        }
+    }
+
+    /// The unfolded value with RFC 2047 encoded words decoded: the text of an unstructured
+    /// field such as Subject, as shown to people.
+    ///
+    /// ```
+    /// let header = message::Header::parse(b"Subject: =?utf-8?q?caf=C3=A9?=\r\n =?utf-8?b?IOKYlQ==?=\r\n\r\n");
+    /// assert_eq!(header.get("subject").unwrap().decoded_value(), "café ☕");
+    /// ```
+    pub fn decoded_value(&self) -> Cow<'a, str> {
+        match self.value() {
+            Cow::Borrowed(s) => decode_encoded_words(s),
+            Cow::Owned(s) => Cow::Owned(decode_encoded_words(&s).into_owned()),
         }
     }
 }

@@ -25,10 +25,28 @@
 #![warn(missing_docs)]
 
 mod address;
+mod content;
+mod date;
+mod encoded_word;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod header;
+mod mailbox;
+mod message_id;
+mod mime;
 mod text;
+mod transfer;
 
 pub use address::{Address, Localpart};
+pub use content::{ContentDisposition, ContentType, Param, TransferEncoding};
+pub use date::DateTime;
+pub use encoded_word::{decode_encoded_words, encode_encoded_words};
 pub use error::Error;
 pub use header::{Field, Header};
+pub use mailbox::{
+    Group, Mailbox, MailboxOrGroup, parse_address_list, parse_mailbox, parse_mailbox_list,
+};
+pub use message_id::MessageId;
+pub use mime::{Body, MAX_DEPTH, MAX_PARTS, Message, Part};
+pub use transfer::{decode_base64, decode_quoted_printable};
