@@ -13,6 +13,10 @@
 //!   applicable policy (`p=` or `sp=`) and the [`Disposition`] after `pct=` sampling (§6.6.4,
 //!   with an injectable [`Sampler`]), in an [`Evaluation`] that also writes the
 //!   Authentication-Results `dmarc=` method (§11.2).
+//! - [`verify`] does all of that for a message: it takes the author domain from the From header
+//!   ([`author_domains`], §6.6.1), with defined outcomes for a missing, repeated or empty From.
+//! - [`report`]: aggregate reports (§7.2, Appendix C) parsed from XML, from gzip or zip files,
+//!   or from the message they were mailed in ([`report::parse_message`]).
 //!
 //! SPF and DKIM results come in as the small types [`SpfOutcome`] and [`DkimOutcome`], so any
 //! SPF or DKIM implementation can feed this crate.
@@ -51,12 +55,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod author;
 mod error;
 mod evaluate;
+pub mod fuzzing;
 mod lookup;
 mod org_domain;
 mod record;
+pub mod report;
 
+pub use author::{author_domains, verify};
 pub use error::Error;
 pub use evaluate::{
     AlignedResult, AlwaysApply, Disposition, DkimOutcome, DkimResult, DmarcResult, Evaluation,
