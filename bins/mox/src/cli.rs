@@ -285,8 +285,8 @@ mod tests {
         assert!(normalize(&["nosuchcommand"]).1.is_empty());
     }
 
-    /// A tree shaped like the ones other command groups add: `mox spf check [--id id]
-    /// [--verbose] domain ip`, `mox spf lookup domain`.
+    /// A tree shaped like the ones other command groups add: `mox demo check [--id id]
+    /// [--verbose] domain ip`, `mox demo lookup domain` (not "spf": that group exists).
     fn group_tree() -> clap::Command {
         let check = clap::Command::new("check")
             .about("Check the status of IP")
@@ -295,8 +295,8 @@ mod tests {
             .arg(Arg::new("domain").value_name("domain").required(true))
             .arg(Arg::new("ip").value_name("ip").required(true));
         let lookup = clap::Command::new("lookup").about("Lookup").arg(Arg::new("domain"));
-        let spf = clap::Command::new("spf").about("SPF").subcommand(check).subcommand(lookup);
-        let mut tree = with_conventions(Cli::command().subcommand(spf));
+        let demo = clap::Command::new("demo").about("Demo").subcommand(check).subcommand(lookup);
+        let mut tree = with_conventions(Cli::command().subcommand(demo));
         tree.build();
         tree
     }
@@ -310,22 +310,22 @@ mod tests {
     #[test]
     fn subcommand_flags_are_normalized_at_their_level() {
         let tree = group_tree();
-        let words = ["-loglevel", "debug", "spf", "check", "-id", "-5", "-verbose", "a"];
+        let words = ["-loglevel", "debug", "demo", "check", "-id", "-5", "-verbose", "a"];
         let (out, path) = normalize_in(&tree, &words);
-        assert_eq!(out, ["--loglevel", "debug", "spf", "check", "--id", "-5", "--verbose", "a"]);
-        assert_eq!(path, ["spf", "check"]);
+        assert_eq!(out, ["--loglevel", "debug", "demo", "check", "--id", "-5", "--verbose", "a"]);
+        assert_eq!(path, ["demo", "check"]);
         // -id is check's flag, not lookup's; global flags work at every level.
-        let (out, path) = normalize_in(&tree, &["spf", "lookup", "-id", "-config=x"]);
-        assert_eq!(out, ["spf", "lookup", "-id", "--config=x"]);
-        assert_eq!(path, ["spf", "lookup"]);
+        let (out, path) = normalize_in(&tree, &["demo", "lookup", "-id", "-config=x"]);
+        assert_eq!(out, ["demo", "lookup", "-id", "--config=x"]);
+        assert_eq!(path, ["demo", "lookup"]);
         // A positional that happens to be a subcommand's name elsewhere is no subcommand.
-        assert_eq!(normalize_in(&tree, &["spf", "check", "lookup", "ip"]).1, ["spf", "check"]);
+        assert_eq!(normalize_in(&tree, &["demo", "check", "lookup", "ip"]).1, ["demo", "check"]);
 
         let mut tree = tree;
-        let normalized = normalize_go_flags(&tree, args(&["spf", "check", "-id=7", "d", "i"]));
+        let normalized = normalize_go_flags(&tree, args(&["demo", "check", "-id=7", "d", "i"]));
         let matches = tree.try_get_matches_from_mut(normalized.args).expect("parses");
-        let (_, spf) = matches.subcommand().expect("spf");
-        let (_, check) = spf.subcommand().expect("check");
+        let (_, demo) = matches.subcommand().expect("demo");
+        let (_, check) = demo.subcommand().expect("check");
         assert_eq!(check.get_one::<String>("id").map(String::as_str), Some("7"));
     }
 
@@ -338,17 +338,17 @@ mod tests {
             usage_error_text(&e, &n.path)
         };
         assert_eq!(
-            err(&["spf", "chek"]),
-            "mox: unknown command \"spf chek\" (did you mean \"check\"?); \
-             run \"mox help spf\" for its commands\n"
+            err(&["demo", "chek"]),
+            "mox: unknown command \"demo chek\" (did you mean \"check\"?); \
+             run \"mox help demo\" for its commands\n"
         );
         assert_eq!(
-            err(&["spf", "check", "example.com"]),
+            err(&["demo", "check", "example.com"]),
             "mox: the following required arguments were not provided: <ip>; \
-             run \"mox help spf check\" for its usage\n\
-             usage: mox spf check <domain> <ip>\n"
+             run \"mox help demo check\" for its usage\n\
+             usage: mox demo check <domain> <ip>\n"
         );
-        let text = err(&["spf", "check", "-id"]);
+        let text = err(&["demo", "check", "-id"]);
         assert!(text.starts_with("mox: a value is required for '--id <id>'"), "{text}");
     }
 

@@ -137,6 +137,36 @@ impl Domain {
         Ok(Domain { ascii: ascii.into_owned().into_boxed_str(), unicode })
     }
 
+    /// Parses a DNS name whose labels may also hold printable ASCII characters other than
+    /// letters, digits, `-` and `_` (such as `:`, `/`, `%` or a space), as in
+    /// `foo:bar/baz.example.com`.
+    ///
+    /// DNS itself allows any octet in a label (RFC 2181 §11). SPF builds names from macros and
+    /// looks them up verbatim (RFC 7208 §4.8, §7.3), so it needs names that are not host names.
+    /// Names that [`parse`](Domain::parse) accepts give the same `Domain`; any other name must be
+    /// ASCII without control characters, and keeps its ASCII form as its Unicode form. Case is
+    /// folded, one trailing dot is removed, and the label and name length limits still apply.
+    ///
+    /// ```
+    /// let d = dns::Domain::parse_lenient("Foo:Bar/baz.Example.com.")?;
+    /// assert_eq!(d.ascii(), "foo:bar/baz.example.com");
+    /// assert!(dns::Domain::parse_lenient("a..example.com").is_err());
+    /// # Ok::<(), dns::DomainError>(())
+    /// ```
+    pub fn parse_lenient(name: &str) -> Result<Domain, DomainError> {
+        let strict = Domain::parse(name);
+        let Err(DomainError::InvalidCharacter { .. }) = strict else {
+            return strict;
+        };
+        let trimmed = name.strip_suffix('.').unwrap_or(name);
+        if !trimmed.is_ascii() {
+            return strict;
+        }
+        check_name(name, trimmed, |c| (' '..='~').contains(&c) && c != '.')?;
+        let ascii: Box<str> = trimmed.to_ascii_lowercase().into_boxed_str();
+        Ok(Domain { unicode: ascii.clone(), ascii })
+    }
+
     /// The name for a reverse (PTR) lookup of `ip`: `4.3.2.1.in-addr.arpa` for `1.2.3.4`, or the
     /// 32 reversed nibbles under `ip6.arpa` for IPv6 (RFC 3596 §2.5).
     pub fn reverse_lookup_name(ip: IpAddr) -> Domain {
@@ -215,6 +245,14 @@ pub fn reversed_ip_labels(ip: IpAddr) -> String {
 }
 
 fn check_ascii_name(original: &str, name: &str) -> Result<(), DomainError> {
+    check_name(original, name, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn check_name(
+    original: &str,
+    name: &str,
+    allowed: impl Fn(char) -> bool,
+) -> Result<(), DomainError> {
     if name.len() > MAX_NAME_LENGTH {
         return Err(DomainError::NameTooLong { length: name.len() });
     }
@@ -229,10 +267,7 @@ fn check_ascii_name(original: &str, name: &str) -> Result<(), DomainError> {
                 length: label.len(),
             });
         }
-        if let Some((offset, character)) = label
-            .char_indices()
-            .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-        {
+        if let Some((offset, character)) = label.char_indices().find(|&(_, c)| !allowed(c)) {
             return Err(DomainError::InvalidCharacter {
                 name: original.to_string(),
                 character,
@@ -353,6 +388,28 @@ mod tests {
         ));
         // IDNA maps the fullwidth full stop to a dot.
         assert_eq!(Domain::parse("example\u{FF0E}com"), Domain::parse("example.com"));
+    }
+
+    #[test]
+    fn lenient_names_allow_printable_ascii_labels() {
+        let d = Domain::parse_lenient("Foo:Bar/baz.Example.COM.").unwrap();
+        assert_eq!(d.ascii(), "foo:bar/baz.example.com");
+        assert_eq!(d.unicode(), d.ascii());
+        assert_eq!(d.labels().next(), Some("foo:bar/baz"));
+        let spaced = Domain::parse_lenient("macro%percent  space%20url-space.example.com").unwrap();
+        assert_eq!(spaced.labels().count(), 3);
+        // Host names parse exactly as with `parse`, IDNA included.
+        assert_eq!(Domain::parse_lenient("Mail.Example.com"), Domain::parse("mail.example.com"));
+        assert_eq!(Domain::parse_lenient("bücher.example"), Domain::parse("bücher.example"));
+        // Structure and length limits still hold; control and non-ASCII characters do not pass.
+        assert!(matches!(Domain::parse_lenient("a..b"), Err(DomainError::EmptyLabel { .. })));
+        let long = format!("{}:.example", "a".repeat(63));
+        assert!(matches!(Domain::parse_lenient(&long), Err(DomainError::LabelTooLong { .. })));
+        assert!(matches!(
+            Domain::parse_lenient("a\tb:c.example"),
+            Err(DomainError::InvalidCharacter { character: '\t', .. })
+        ));
+        assert!(Domain::parse_lenient("ex\u{3000}:ample.com").is_err());
     }
 
     #[test]

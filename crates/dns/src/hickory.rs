@@ -167,13 +167,12 @@ impl HickoryResolver {
         name: &Domain,
         record_type: RecordType,
     ) -> Result<(Vec<RData>, bool), LookupError> {
-        let fqdn =
-            Name::from_ascii(format!("{}.", name.ascii())).map_err(|e| LookupError::Temporary {
-                name: name.clone(),
-                record_type,
-                kind: TemporaryKind::Network,
-                detail: Some(format!("name rejected by resolver: {e}")),
-            })?;
+        let fqdn = query_name(name).map_err(|e| LookupError::Temporary {
+            name: name.clone(),
+            record_type,
+            kind: TemporaryKind::Network,
+            detail: Some(format!("name rejected by resolver: {e}")),
+        })?;
         let hickory_type = hickory_type(record_type);
         let result = self.inner.lookup(fqdn, hickory_type).await;
         tracing::trace!(name = %name.ascii(), %record_type, ok = result.is_ok(), "dns lookup");
@@ -314,6 +313,13 @@ fn parse_server_spec(spec: &str) -> Result<SocketAddr, ResolverConfigError> {
         .map_err(|_| ResolverConfigError::InvalidServer { given: spec.to_string() })
 }
 
+/// The fully qualified name to query. Built from raw labels rather than parsed from text, so
+/// names from [`Domain::parse_lenient`] (with `:`, `/`, `%` or spaces in labels) are sent as they
+/// are instead of being rejected as malformed presentation syntax.
+fn query_name(name: &Domain) -> Result<Name, hickory_resolver::proto::ProtoError> {
+    Name::from_labels(name.labels().map(str::as_bytes))
+}
+
 fn name_to_domain(name: &Name) -> Result<Domain, DomainError> {
     Domain::parse(&name.to_ascii())
 }
@@ -406,6 +412,17 @@ impl DnsHandle for AdBitHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_names_carry_labels_verbatim() {
+        let plain = query_name(&Domain::parse("_spf.Example.com").unwrap()).unwrap();
+        assert_eq!(plain, Name::from_ascii("_spf.example.com.").unwrap());
+        assert!(plain.is_fqdn());
+        let odd = query_name(&Domain::parse_lenient("foo:bar/baz.example.com").unwrap()).unwrap();
+        assert_eq!(odd.num_labels(), 3);
+        assert_eq!(odd.iter().next(), Some(&b"foo:bar/baz"[..]));
+        assert!(odd.is_fqdn());
+    }
 
     #[test]
     fn server_specs() {

@@ -5,7 +5,8 @@
 /// Every variant says where in the input it went wrong: `position` is a byte offset into the
 /// value that was given to the parser (not into the whole message).
 ///
-/// Parsing a header section ([`Header::parse`](crate::Header::parse)) never fails: broken messages are parsed leniently, as
+/// Parsing a message ([`Message::parse`](crate::Message::parse),
+/// [`Header::parse`](crate::Header::parse)) never fails: broken messages are parsed leniently, as
 /// mail software must accept what the world sends.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -113,11 +113,14 @@ fn check_part(data: &[u8], part: &Part<'_>, start: usize, end: usize) {
             if !closed {
                 assert!(epilogue.is_empty());
             }
+            // Between the preamble or a part and the next part lies a delimiter line, at
+            // least "--" and the boundary long.
+            let delimiter_len = part.content_type().boundary().map_or(0, |b| b.len() + 2);
             let mut at = preamble.end;
             for child in parts {
                 assert!(
-                    child.header_offset() >= at,
-                    "child at {} before {at}",
+                    child.header_offset() >= at + delimiter_len,
+                    "child at {} before {at} + {delimiter_len}",
                     child.header_offset()
                 );
                 check_part(data, child, b, e);

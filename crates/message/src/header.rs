@@ -20,7 +20,8 @@ use crate::text::{bytes_to_text, is_wsp};
 ///
 /// Parsing never fails. It accepts CRLF and bare LF line endings, a header without a blank line
 /// after it (then the body is empty or starts at the first line that is not a field), a last
-/// field without a line ending, whitespace before the first field, and the obsolete
+/// field without a line ending, whitespace before the first field (a first line that starts
+/// with whitespace and is not a field is skipped), and the obsolete
 /// `Name : value` spacing (RFC 5322 §4.5.8). A line that is neither a field nor a continuation
 /// line ends the header section, and the body starts at that line (as in Python's `email`).
 ///
@@ -70,9 +71,16 @@ impl<'a> Header<'a> {
         let start = start.min(end);
         let mut fields = Vec::new();
         let mut pos = start;
-        // Whitespace before the first field is not part of any field; skip it.
+        // Whitespace before the first field is not part of any field: skip it. A first line
+        // that starts with whitespace and is not a field after it (a continuation line with
+        // nothing to continue, or only whitespace) is skipped whole, as Python's email does.
         while pos < end && is_wsp(data[pos]) {
-            pos += 1;
+            while pos < end && is_wsp(data[pos]) {
+                pos += 1;
+            }
+            if parse_field(data, pos, end).is_none() {
+                pos = line_end(data, pos, end);
+            }
         }
         let mut has_separator = false;
         let body_offset = loop {
@@ -410,6 +418,20 @@ mod tests {
         assert_eq!(h.value("from").as_deref(), Some("a@x"));
         assert_eq!(h.value("subject").as_deref(), Some("hi"));
         assert_eq!(h.offset(), 0);
+    }
+
+    #[test]
+    fn leading_continuation_lines_are_skipped() {
+        let msg = b" \r\n\tjunk without colon\r\nFrom: a@x\r\n\r\nbody";
+        let h = Header::parse(msg);
+        assert_eq!(names(&h), ["From"]);
+        assert_eq!(h.fields()[0].offset(), 24);
+        assert_eq!(&msg[h.body_offset()..], b"body");
+        assert_eq!(h.raw(), &msg[..msg.len() - 4]);
+        // Whitespace then a blank line: the skipped line is not the separator.
+        let h = Header::parse(b"  \n\nbody");
+        assert!(h.is_empty());
+        assert_eq!(h.body_offset(), 4);
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub struct Message<'a> {
 /// Its bytes are `data[header_offset..body_end]`: the header section
 /// `data[header_offset..body_offset]` (with the blank line after it, what IMAP returns for
 /// `BODY[n.MIME]`), then the raw, still transfer-encoded body `data[body_offset..body_end]`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Part<'a> {
     data: &'a [u8],
     header: Header<'a>,
@@ -347,6 +347,20 @@ impl<'a> Part<'a> {
     }
 }
 
+/// Offsets, content fields and structure; not the message bytes.
+impl std::fmt::Debug for Part<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Part")
+            .field("header_offset", &self.header_offset())
+            .field("body_offset", &self.body_offset())
+            .field("body_end", &self.body_end)
+            .field("content_type", &self.content_type)
+            .field("transfer_encoding", &self.transfer_encoding)
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
 /// Parses the entity in `data[start..end]`.
 fn parse_part<'a>(
     data: &'a [u8],
@@ -423,7 +437,10 @@ fn parse_multipart<'a>(
                     // The rest goes into one last part, made below.
                     break;
                 }
-                parts.push(parse_part(data, start, delimiter.before, depth + 1, count, digest));
+                // "--b\r\n--b": the line ending between is taken by both delimiter lines;
+                // the part between them is empty.
+                let part_end = delimiter.before.max(start);
+                parts.push(parse_part(data, start, part_end, depth + 1, count, digest));
             }
         }
         if delimiter.close {
@@ -522,6 +539,27 @@ mod tests {
         assert_eq!(parts.len(), 1);
         assert_eq!(parts[0].raw(), b"A\r\n--bx\r\n--b--x");
         assert_eq!(&data[epilogue.clone()], b"epi\r\n");
+    }
+
+    #[test]
+    fn delimiters_sharing_a_line_ending_give_an_empty_part() {
+        let data = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n--b\r\n\r\nx\r\n--b--";
+        let msg = Message::parse(data);
+        let parts = msg.root().parts();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].header_offset(), 50);
+        assert_eq!(parts[0].body_end(), 50);
+        assert_eq!(parts[1].header_offset(), 55);
+        assert_eq!(parts[1].body(), b"x");
+        crate::fuzzing::message_parse(data);
+    }
+
+    #[test]
+    fn debug_shows_structure_not_bytes() {
+        let msg = Message::parse(b"Subject: secret\r\n\r\nsecret body");
+        let shown = format!("{:?}", msg.root());
+        assert!(shown.contains("body_offset: 19"), "{shown}");
+        assert!(!shown.contains("secret body"), "{shown}");
     }
 
     #[test]

@@ -46,8 +46,12 @@ pub(crate) async fn answer(
     query_name: &Name,
     query_type: RecordType,
 ) -> ZoneAnswer {
-    let Ok(domain) = Domain::parse(&query_name.to_ascii()) else {
-        // The root, or a name the zone cannot hold (a space, a `*`): not in the zone.
+    // From the raw labels: `to_ascii` would escape characters such as `:` or a space, which
+    // SPF macros put in names (RFC 7208 §7.3) and a zone can hold (`Domain::parse_lenient`).
+    let labels: Vec<String> =
+        query_name.iter().map(|label| String::from_utf8_lossy(label).into_owned()).collect();
+    let Ok(domain) = Domain::parse_lenient(&labels.join(".")) else {
+        // The root, or a name the zone cannot hold (a control character, non-ASCII octets).
         return negative(ResponseCode::NXDomain, Vec::new(), None, false);
     };
     let chain = if query_type == RecordType::CNAME {

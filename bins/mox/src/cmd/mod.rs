@@ -109,6 +109,8 @@ macro_rules! commands {
 // The command list: one line per command group, in mox's order. See the module documentation.
 commands! {
     help::Help,
+    #[command(subcommand)]
+    spf::Spf,
     version::Version,
 }
 
