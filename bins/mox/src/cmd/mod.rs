@@ -110,6 +110,8 @@ macro_rules! commands {
 commands! {
     help::Help,
     #[command(subcommand)]
+    dmarc::Dmarc,
+    #[command(subcommand)]
     spf::Spf,
     version::Version,
 }
