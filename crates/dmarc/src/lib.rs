@@ -19,7 +19,8 @@
 //!   or from the message they were mailed in ([`report::parse_message`]).
 //!
 //! SPF and DKIM results come in as the small types [`SpfOutcome`] and [`DkimOutcome`], so any
-//! SPF or DKIM implementation can feed this crate.
+//! SPF or DKIM implementation can feed this crate. With the `spf` feature,
+//! `SpfOutcome::from_spf` converts a verification of this workspace's `spf` crate.
 //!
 //! ```
 //! use dmarc::{AlwaysApply, Disposition, DkimOutcome, DkimResult, DmarcResult, SpfOutcome, SpfResult};
@@ -56,6 +57,7 @@
 #![warn(missing_docs)]
 
 mod author;
+mod conversions;
 mod error;
 mod evaluate;
 pub mod fuzzing;
