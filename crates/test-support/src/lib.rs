@@ -66,16 +66,42 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # `TestCa` and `HttpsTestServer`: HTTPS on loopback with certificates from a test CA
+//!
+//! [`TestCa`] makes a certificate authority with rcgen and certificates signed by it (current or
+//! expired); [`HttpsTestServer`] serves HTTPS on 127.0.0.1 with such a certificate and answers
+//! with whatever raw HTTP bytes the test returns, so clients (the MTA-STS policy fetcher) are
+//! tested against wrong names, expired or untrusted certificates, redirects and slow servers.
+//!
+//! ```
+//! use test_support::{HttpsTestServer, TestCa, Validity, http_response};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let ca = TestCa::new()?;
+//! let config = ca.server_config(&["mta-sts.example.com"], Validity::Current)?;
+//! let server = HttpsTestServer::start(config, |_head| {
+//!     Some(http_response("200 OK", Some("text/plain"), b"version: STSv1\r\n"))
+//! })
+//! .await?;
+//! assert!(server.addr().ip().is_loopback());
+//! let _trust = ca.roots(); // give these to the client under test
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod dns_server;
+mod https_server;
 mod zone_answer;
 
 use std::io;
 use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 
 pub use dns_server::{DnsTestServer, ReceivedQuery};
+pub use https_server::{HttpsTestServer, TestCa, Validity, http_response};
 
 /// A port on 127.0.0.1 that is free, for both TCP and UDP, at the time of the call, for
 /// starting an external peer (dnsmasq, Postfix) that must be told its port. Another process

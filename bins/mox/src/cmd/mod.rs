@@ -112,7 +112,13 @@ commands! {
     #[command(subcommand)]
     dmarc::Dmarc,
     #[command(subcommand)]
+    dnsbl::Dnsbl,
+    #[command(subcommand)]
+    mtasts::Mtasts,
+    #[command(subcommand)]
     spf::Spf,
+    #[command(subcommand)]
+    tlsrpt::Tlsrpt,
     version::Version,
 }
 

@@ -1,0 +1,8 @@
+//! TLSRPT TXT records: never panics, and a parsed record written back parses to itself.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|text: &str| {
+    if let Ok(record) = tlsrpt::Record::parse(text) {
+        assert_eq!(tlsrpt::Record::parse(&record.to_string()).ok(), Some(record));
+    }
+});
