@@ -349,8 +349,8 @@ schema_enum! {
 }
 
 schema_enum! {
-    /// `SPFResultType`. The schema notes that "TempError [is] commonly implemented as
-    /// "unknown"" and "PermError [as] "error"": those are read as temperror and permerror.
+    /// `SPFResultType`. The schema notes that temperror is "commonly implemented as
+    /// "unknown"" and permerror as "error": those values are read as temperror and permerror.
     SpfResultType {
         /// `none`.
         None = "none",
