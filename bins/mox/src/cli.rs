@@ -354,13 +354,15 @@ mod tests {
 
     #[test]
     fn a_command_may_keep_its_own_h_flag() {
-        let sendmail = clap::Command::new("sendmail")
+        // (Named so as not to clash with the real `sendmail` command.)
+        let sendmail = clap::Command::new("fake-sendmail")
             .about("Sendmail")
             .disable_help_flag(true)
             .arg(Arg::new("header").short('h').action(ArgAction::SetTrue));
         let mut tree = with_conventions(Cli::command().subcommand(sendmail));
-        let matches = tree.try_get_matches_from_mut(["mox", "sendmail", "-h"]).expect("parses");
-        let (_, sendmail) = matches.subcommand().expect("sendmail");
+        let matches =
+            tree.try_get_matches_from_mut(["mox", "fake-sendmail", "-h"]).expect("parses");
+        let (_, sendmail) = matches.subcommand().expect("fake-sendmail");
         assert!(sendmail.get_flag("header"));
     }
 

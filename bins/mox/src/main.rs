@@ -25,6 +25,13 @@ const EXIT_FAILURE: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
+    // Installed as /usr/sbin/sendmail: be sendmail (mox's behaviour).
+    let mut args = std::env::args_os();
+    let program = args.next().unwrap_or_default();
+    if std::path::Path::new(&program).file_name().is_some_and(|name| name == "sendmail") {
+        return cmd::run_as_sendmail(args.collect());
+    }
+
     let (options, command) = match cli::parse(std::env::args_os().collect()) {
         Parsed::Run { options, command } => (options, command),
         Parsed::Help(text) => return print(&mut std::io::stdout(), &text, ExitCode::SUCCESS),

@@ -110,17 +110,22 @@ macro_rules! commands {
 commands! {
     help::Help,
     #[command(subcommand)]
+    config::Config,
+    #[command(subcommand)]
     dmarc::Dmarc,
     #[command(subcommand)]
     dnsbl::Dnsbl,
     #[command(subcommand)]
     mtasts::Mtasts,
+    sendmail::Sendmail,
     #[command(subcommand)]
     spf::Spf,
     #[command(subcommand)]
     tlsrpt::Tlsrpt,
     version::Version,
 }
+
+pub(crate) use self::sendmail::run_as_sendmail;
 
 /// What every command and command group implements: do the work, print results to
 /// [`Context::stdout`].

@@ -1,0 +1,4 @@
+//! tls-server-end-point on arbitrary certificate bytes (the DER walk): never panics.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sasl::fuzzing::certificate(data));
