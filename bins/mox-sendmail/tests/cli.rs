@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use test_peers::{
+use test_support::{
     Aiosmtpd, AiosmtpdConfig, PeerTls, Postfix, PostfixConfig, strip_postfix_delivery_headers,
 };
 
@@ -35,7 +35,10 @@ fn sendmail(config: &str, args: &[&str], stdin: &[u8], home: &Path, cert: Option
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    // A usage error exits before reading the message: the pipe may close under our write.
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing stdin: {e}");
+    }
     let output = child.wait_with_output().unwrap();
     Run {
         code: output.status.code(),
@@ -158,8 +161,8 @@ fn failures_keep_the_message() {
         users: vec![("mjl".into(), "test1234".into())],
         ..Default::default()
     });
-    let closed_port = test_peers::free_port();
-    let other_cert = test_peers::TestCertificate::generate(&[]);
+    let closed_port = test_support::free_port().expect("a free port");
+    let other_cert = test_support::TestCertificate::generate(&[]);
     let cases: Vec<(&str, String, Option<PathBuf>, &str)> = vec![
         (
             "nothing listening",

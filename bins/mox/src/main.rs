@@ -12,6 +12,7 @@ mod cli;
 mod cmd;
 mod context;
 mod logging;
+mod progress;
 
 use std::process::ExitCode;
 

@@ -12,7 +12,7 @@ use smtpclient::{
     AuthConfig, Client, ClientOptions, Envelope, Error, SessionConfig, Timeouts, TlsMode,
     TlsVerification,
 };
-use test_peers::{Aiosmtpd, AiosmtpdConfig, PeerTls};
+use test_support::{Aiosmtpd, AiosmtpdConfig, PeerTls};
 
 fn options(
     server: &Aiosmtpd,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use smtpclient::{
     Client, ClientOptions, Envelope, SessionConfig, Timeouts, TlsMode, TlsVerification,
 };
-use test_peers::{Postfix, PostfixConfig, strip_postfix_delivery_headers};
+use test_support::{Postfix, PostfixConfig, strip_postfix_delivery_headers};
 
 fn options(postfix: &Postfix, tls: TlsMode) -> ClientOptions {
     ClientOptions {

@@ -90,11 +90,19 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # SMTP peers: aiosmtpd and Postfix
+//!
+//! [`Aiosmtpd`] (Debian `python3-aiosmtpd`) and [`Postfix`] (Debian `postfix`, a private
+//! instance with its own configuration, queue and maildirs, never the system service) start on a
+//! free port of 127.0.0.1 with a [`TestCertificate`] and stop when dropped. A missing peer is a
+//! test failure that says what to install, not a silent skip.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod dns_server;
 mod https_server;
+mod smtp_peers;
 mod zone_answer;
 
 use std::io;
@@ -102,6 +110,10 @@ use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 
 pub use dns_server::{DnsTestServer, ReceivedQuery};
 pub use https_server::{HttpsTestServer, TestCa, Validity, http_response};
+pub use smtp_peers::{
+    Aiosmtpd, AiosmtpdConfig, PeerTls, Postfix, PostfixConfig, Received, TestCertificate,
+    strip_postfix_delivery_headers,
+};
 
 /// A port on 127.0.0.1 that is free, for both TCP and UDP, at the time of the call, for
 /// starting an external peer (dnsmasq, Postfix) that must be told its port. Another process

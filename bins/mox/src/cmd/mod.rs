@@ -109,6 +109,7 @@ macro_rules! commands {
 // The command list: one line per command group, in mox's order. See the module documentation.
 commands! {
     help::Help,
+    backup::Backup,
     #[command(subcommand)]
     config::Config,
     #[command(subcommand)]
@@ -116,12 +117,17 @@ commands! {
     #[command(subcommand)]
     dnsbl::Dnsbl,
     #[command(subcommand)]
+    export::Export,
+    #[command(subcommand)]
+    import::Import,
+    #[command(subcommand)]
     mtasts::Mtasts,
     sendmail::Sendmail,
     #[command(subcommand)]
     spf::Spf,
     #[command(subcommand)]
     tlsrpt::Tlsrpt,
+    verifydata::Verifydata,
     version::Version,
 }
 

@@ -9,21 +9,14 @@
 //! - [`TestCertificate`]: a self-signed certificate from rcgen, and a root store trusting it.
 //!
 //! A missing peer is a test failure with instructions, not a silent skip.
-#![forbid(unsafe_code)]
+
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test support: failing loudly is the point.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-/// A free TCP port on 127.0.0.1 (bound and released: another process could take it, which
-/// is unlikely enough for tests).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("bind 127.0.0.1:0").port()
-}
 
 /// A self-signed certificate for `localhost`, `127.0.0.1` and the given names.
 #[derive(Debug, Clone)]
@@ -149,7 +142,7 @@ impl Aiosmtpd {
         let (cert, key) = certificate.write(dir.path());
         let outdir = dir.path().join("messages");
         std::fs::create_dir(&outdir).unwrap();
-        let port = free_port();
+        let port = crate::free_port().expect("a free port on 127.0.0.1");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/aiosmtpd_server.py");
         let mut command = Command::new(PYTHON);
         command.arg(script).arg("--port").arg(port.to_string()).arg("--outdir").arg(&outdir);
@@ -279,7 +272,7 @@ impl Postfix {
         chown(&root.join("mail"), "nobody:nogroup");
         let certificate = TestCertificate::generate(&["mx.test.example"]);
         certificate.write(root);
-        let port = free_port();
+        let port = crate::free_port().expect("a free port on 127.0.0.1");
         let d = root.display();
         let mut mailboxes = String::new();
         for address in &config.mailboxes {

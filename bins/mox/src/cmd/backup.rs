@@ -1,0 +1,69 @@
+//! `mox backup dest-dir`.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use crate::cmd::Run;
+use crate::context::Context;
+use crate::progress::Bar;
+
+/// Creates a backup of the data directory.
+///
+/// Backup writes dest-dir/accounts/NAME/ for every account: a consistent snapshot of the
+/// account's database (a compacting copy, made in one read transaction, so it is safe while mox
+/// is running) and its message files. Simply copying files in the data directory while mox is
+/// running can result in unusable database files.
+///
+/// Message files never change (they are read-only, though can be removed) and are hard-linked
+/// so they don't consume additional space. If hardlinking fails, for example when the backup
+/// destination directory is on a different file system, a regular copy is made.
+///
+/// The destination must not exist or be empty. A clean successful backup prints nothing, but
+/// may print warnings (a message removed while the backup ran). Use -verbose for details.
+///
+/// To restore a backup, first shut down mox, move away the old data directory and move the
+/// backup in its place, run "mox verifydata DIR", possibly with -fix, and restart mox.
+///
+/// Until mox-rs has its configuration file, the data directory is named with -datadir.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Backup {
+    /// Data directory to back up (until mox.conf names it).
+    #[arg(long, value_name = "dir")]
+    datadir: PathBuf,
+    /// Print progress.
+    #[arg(long)]
+    verbose: bool,
+    /// Directory to write the backup to; created if needed, must be empty.
+    #[arg(value_name = "dest-dir")]
+    dest: PathBuf,
+}
+
+impl Run for Backup {
+    async fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        let verbose = self.verbose;
+        let (summary, lines) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let mut lines = Vec::new();
+            let summary =
+                store::backup::backup(&self.datadir, &self.dest, &Bar::default(), &mut |l| {
+                    lines.push(l.to_string())
+                })?;
+            Ok((summary, lines))
+        })
+        .await??;
+        let mut out = ctx.stdout();
+        if verbose {
+            for l in lines {
+                writeln!(out, "{l}")?;
+            }
+            writeln!(
+                out,
+                "backup of {} accounts done: {} message files linked, {} copied",
+                summary.accounts, summary.linked, summary.copied
+            )?;
+        }
+        for w in &summary.warnings {
+            tracing::warn!("{w}");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! `mox import maildir|mbox`: import a maildir or mbox into a mailbox of an account.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::cmd::Run;
+use crate::context::Context;
+use crate::progress::Bar;
+
+/// Import a maildir or mbox into an account.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Import {
+    Maildir(ImportMaildir),
+    Mbox(ImportMbox),
+}
+
+impl Run for Import {
+    async fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        match self {
+            Import::Maildir(c) => c.run(ctx).await,
+            Import::Mbox(c) => c.run(ctx).await,
+        }
+    }
+}
+
+/// Import a maildir into an account.
+///
+/// The messages in the maildir's new/ and cur/ directories are added to the mailbox, which is
+/// created if needed; the account is DIR/accounts/ACCOUNTNAME in the data directory given with
+/// -datadir, created on first import. (Until mox-rs has its configuration file and server, the
+/// data directory is named on the command line; later, import goes through the running server.)
+///
+/// Maildir flags, like "seen" and "answered", are imported. An optional dovecot-keywords file in
+/// the maildir gives the keywords of the lowercase flag letters (such as $Forwarded or $Junk).
+/// The received time is taken from the file name, else from the file's modification time.
+///
+/// Messages are imported even if already present: importing twice gives duplicates. Messages
+/// with bare LF line endings are stored with CRLF, and exported with LF again.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ImportMaildir {
+    /// Data directory holding accounts/ (until mox.conf names it).
+    #[arg(long, value_name = "dir")]
+    datadir: PathBuf,
+    /// Account to import into.
+    #[arg(value_name = "accountname")]
+    account: String,
+    /// Mailbox to import into, created if needed, e.g. "Archive/2020".
+    #[arg(value_name = "mailboxname")]
+    mailbox: String,
+    /// The maildir: the directory with new/ and cur/.
+    #[arg(value_name = "maildir")]
+    maildir: PathBuf,
+}
+
+/// Import an mbox into an account.
+///
+/// Using mbox is not recommended, maildir is a better defined format.
+///
+/// The mbox is read as mboxrd: a message starts at a "From " line after an empty line, and
+/// ">From " lines in messages lose one ">". Flags are taken from the Status (R: seen), X-Status
+/// (A: answered, F: flagged, T: draft, D: deleted) and X-Keywords header fields, which are
+/// removed from the stored message; the received time from the "From " line.
+///
+/// The mailbox is created if needed; the account is DIR/accounts/ACCOUNTNAME in the data
+/// directory given with -datadir, created on first import. Messages are imported even if
+/// already present: importing twice gives duplicates.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ImportMbox {
+    /// Data directory holding accounts/ (until mox.conf names it).
+    #[arg(long, value_name = "dir")]
+    datadir: PathBuf,
+    /// Account to import into.
+    #[arg(value_name = "accountname")]
+    account: String,
+    /// Mailbox to import into, created if needed.
+    #[arg(value_name = "mailboxname")]
+    mailbox: String,
+    /// The mbox file.
+    #[arg(value_name = "mbox")]
+    mbox: PathBuf,
+}
+
+impl Run for ImportMaildir {
+    async fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        run_import(ctx, self.datadir, self.account, self.mailbox, self.maildir, true).await
+    }
+}
+
+impl Run for ImportMbox {
+    async fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        run_import(ctx, self.datadir, self.account, self.mailbox, self.mbox, false).await
+    }
+}
+
+async fn run_import(
+    ctx: &Context,
+    datadir: PathBuf,
+    account: String,
+    mailbox: String,
+    source: PathBuf,
+    maildir: bool,
+) -> anyhow::Result<()> {
+    let summary = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let dir = store::DataDir::new(&datadir).account_dir(&account)?;
+        let acc = store::Account::open_or_create(&dir)
+            .with_context(|| format!("opening account {account:?}"))?;
+        let bar = Bar::default();
+        let summary = if maildir {
+            store::import::import_maildir(&acc, &mailbox, &source, &bar)?
+        } else {
+            store::import::import_mbox(&acc, &mailbox, &source, &bar)?
+        };
+        Ok(summary)
+    })
+    .await??;
+    let mut out = ctx.stdout();
+    writeln!(out, "imported {} messages into {:?}", summary.messages, summary.mailbox)?;
+    if summary.mixed_line_endings > 0 {
+        writeln!(
+            out,
+            "note: {} messages had both CRLF and bare LF line endings; stored with CRLF only",
+            summary.mixed_line_endings
+        )?;
+    }
+    if summary.invalid_keywords > 0 {
+        writeln!(out, "note: skipped {} invalid keywords", summary.invalid_keywords)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::GlobalOptions;
+
+    #[tokio::test]
+    async fn imports_an_mbox_and_reports() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mbox = dir.path().join("in.mbox");
+        std::fs::write(&mbox, "From a Mon Nov 24 18:22:48 1986\nStatus: R\nSubject: x\n\nhi\n\n")
+            .expect("write");
+        let (ctx, printed) = Context::for_test(GlobalOptions::default(), None, b"");
+        let cmd = ImportMbox {
+            datadir: dir.path().join("data"),
+            account: "mjl".into(),
+            mailbox: "Old".into(),
+            mbox,
+        };
+        cmd.run(&ctx).await.expect("import");
+        let printed = String::from_utf8(printed.lock().expect("lock").clone()).expect("utf-8");
+        assert_eq!(printed, "imported 1 messages into \"Old\"\n");
+        let acc = store::Account::open_existing(&dir.path().join("data/accounts/mjl")).expect("open");
+        let mb = acc.mailbox("Old").expect("read").expect("mailbox");
+        assert_eq!((mb.counts.messages, mb.counts.unseen), (1, 0));
+
+        let bad = ImportMbox {
+            datadir: dir.path().join("data"),
+            account: "../x".into(),
+            mailbox: "Old".into(),
+            mbox: dir.path().join("in.mbox"),
+        };
+        let err = bad.run(&ctx).await.expect_err("bad account name");
+        assert!(err.to_string().contains("invalid account name"), "{err}");
+    }
+}
