@@ -113,6 +113,8 @@ commands! {
     #[command(subcommand)]
     config::Config,
     #[command(subcommand)]
+    dkim::Dkim,
+    #[command(subcommand)]
     dmarc::Dmarc,
     #[command(subcommand)]
     dnsbl::Dnsbl,
