@@ -1,7 +1,8 @@
-//! `mox dmarc lookup|parsereportmsg` end to end: the built binary resolves through a loopback
+//! `mox dmarc lookup|parsereportmsg|verify` end to end: the built binary resolves through a loopback
 //! DNS server (`test_support::DnsTestServer`) given with the global `--dns-server` option, and
 //! reads report messages from testdata/dmarc.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
@@ -137,4 +138,70 @@ fn dmarc_help() {
     let output = mox(None, &["help"]);
     let list = stdout(&output);
     assert!(list.contains("mox dmarc parsereportmsg <message>..."), "{list}");
+}
+
+#[test]
+fn dmarc_verify_message_on_stdin() {
+    // A message signed by example.com with a fresh key, published with the policies.
+    let key = dkim::PrivateKey::generate_ed25519().expect("key");
+    let record = dkim::Record::for_public_key(&key.public_key()).to_string();
+    let signer = dkim::Signer::new(
+        dns::Domain::parse("example.com").expect("domain"),
+        dkim::Selector::parse("s1").expect("selector"),
+        key,
+    );
+    // LF line endings, as a saved message often has.
+    let message =
+        "From: Jane <jane@mail.example.com>\nTo: bob@example.org\nSubject: hi\n\nHello.\n";
+    let headers =
+        dkim::sign(&[signer], message.as_bytes(), std::time::SystemTime::now()).expect("sign");
+    let signed = [headers.replace("\r\n", "\n").as_bytes(), message.as_bytes()].concat();
+    let zone = format!(
+        r#"s1._domainkey.example.com TXT "{record}"
+           example.com TXT "v=spf1 ip6:2001:db8::/32 -all"
+           _dmarc.example.com TXT "v=DMARC1; p=quarantine; sp=reject; adkim=s""#
+    );
+    let server =
+        DnsTestServer::start_on_thread(MockResolver::from_zone(&zone).expect("zone")).expect("dns");
+
+    let run = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mox"))
+            .env_remove("MOX_DNS_SERVER")
+            .env_remove("MOX_LOG")
+            .arg(format!("--dns-server={}", server.addr()))
+            .args(["dmarc", "verify"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running mox");
+        child.stdin.take().expect("stdin").write_all(&signed).expect("writing message");
+        child.wait_with_output().expect("mox output")
+    };
+
+    // adkim=s: d=example.com does not align with mail.example.com; SPF (relaxed) does.
+    let output = run(&["2001:db8::25", "bounce@example.com", "mx.example.com"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = stdout(&output);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "spf=pass smtp.mailfrom=example.com");
+    assert!(lines[1].starts_with("dkim=pass header.d=example.com header.s=s1"), "{out}");
+    assert_eq!(lines[2], "dmarc=pass (p=reject dis=none) header.from=mail.example.com");
+    assert_eq!(
+        lines[3],
+        "dmarc record at domain example.com: v=DMARC1; p=quarantine; sp=reject; adkim=s"
+    );
+
+    // From another address SPF fails, and the subdomain policy applies.
+    let output = run(&["198.51.100.7", "bounce@example.com", "mx.example.com"]);
+    let out = stdout(&output);
+    assert!(out.contains("spf=fail smtp.mailfrom=example.com\n"), "{out}");
+    assert!(
+        out.contains("dmarc=fail (p=reject dis=reject) header.from=mail.example.com\n"),
+        "{out}"
+    );
+
+    let output = run(&["not-an-ip", "", ""]);
+    assert_eq!(output.status.code(), Some(2));
 }

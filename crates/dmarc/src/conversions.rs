@@ -2,6 +2,8 @@
 //! `dkim` features. Without them the crate depends on neither; other SPF and DKIM
 //! implementations fill in [`SpfOutcome`] and [`DkimOutcome`] directly.
 
+#[cfg(feature = "dkim")]
+use crate::evaluate::{DkimOutcome, DkimResult};
 #[cfg(feature = "spf")]
 use crate::evaluate::{SpfOutcome, SpfResult};
 
@@ -43,6 +45,50 @@ impl SpfOutcome {
     pub fn from_spf(verification: &spf::Verification) -> Option<SpfOutcome> {
         let domain = dns::Domain::parse(&verification.domain).ok()?;
         Some(SpfOutcome { result: verification.result().into(), domain })
+    }
+}
+
+#[cfg(feature = "dkim")]
+impl From<dkim::Status> for DkimResult {
+    fn from(status: dkim::Status) -> DkimResult {
+        match status {
+            dkim::Status::None => DkimResult::None,
+            dkim::Status::Pass => DkimResult::Pass,
+            dkim::Status::Fail => DkimResult::Fail,
+            dkim::Status::Neutral => DkimResult::Neutral,
+            dkim::Status::Temperror => DkimResult::Temperror,
+            dkim::Status::Permerror => DkimResult::Permerror,
+            // A status added later is not a pass; neutral claims nothing.
+            _ => DkimResult::Neutral,
+        }
+    }
+}
+
+#[cfg(feature = "dkim")]
+impl DkimOutcome {
+    /// The DMARC input for one verified DKIM signature: its status, `d=` and `s=`. None for a
+    /// signature whose `d=` could not be read (it cannot align with anything).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let zone = dns::MockResolver::from_zone("")?;
+    /// let msg = b"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=sel; h=from; bh=AAAA; b=AAAA\r\n\
+    ///             From: a@example.com\r\n\r\nhi\r\n";
+    /// let results = dkim::verify(&zone, msg, &dkim::VerifyOptions::default()).await?;
+    /// let outcome = dmarc::DkimOutcome::from_dkim(&results[0]).unwrap();
+    /// // No key record for sel._domainkey.example.com.
+    /// assert_eq!(outcome.result, dmarc::DkimResult::Permerror);
+    /// assert_eq!((outcome.domain.ascii(), outcome.selector.as_deref()), ("example.com", Some("sel")));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_dkim(result: &dkim::SignatureResult) -> Option<DkimOutcome> {
+        Some(DkimOutcome {
+            result: result.status.into(),
+            domain: result.domain.clone()?,
+            selector: result.selector.as_ref().map(|s| s.to_string()),
+        })
     }
 }
 

@@ -19,8 +19,9 @@
 //!   or from the message they were mailed in ([`report::parse_message`]).
 //!
 //! SPF and DKIM results come in as the small types [`SpfOutcome`] and [`DkimOutcome`], so any
-//! SPF or DKIM implementation can feed this crate. With the `spf` feature,
-//! `SpfOutcome::from_spf` converts a verification of this workspace's `spf` crate.
+//! SPF or DKIM implementation can feed this crate. With the `spf` and `dkim` features,
+//! `SpfOutcome::from_spf` and `DkimOutcome::from_dkim` convert the results of this workspace's
+//! `spf` and `dkim` crates.
 //!
 //! ```
 //! use dmarc::{AlwaysApply, Disposition, DkimOutcome, DkimResult, DmarcResult, SpfOutcome, SpfResult};

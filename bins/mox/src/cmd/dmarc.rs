@@ -1,6 +1,7 @@
-//! `mox dmarc lookup|parsereportmsg`.
+//! `mox dmarc lookup|parsereportmsg|verify`.
 
 use std::io::Write as _;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use dmarc::Discovery;
@@ -17,6 +18,7 @@ use crate::context::Context;
 pub(crate) enum Dmarc {
     Lookup(Lookup),
     Parsereportmsg(Parsereportmsg),
+    Verify(Verify),
 }
 
 impl Run for Dmarc {
@@ -24,6 +26,7 @@ impl Run for Dmarc {
         match self {
             Dmarc::Lookup(c) => c.run(ctx).await,
             Dmarc::Parsereportmsg(c) => c.run(ctx).await,
+            Dmarc::Verify(c) => c.run(ctx).await,
         }
     }
 }
@@ -106,6 +109,104 @@ impl Run for Parsereportmsg {
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             let json = serde_json::to_string_pretty(&feedback)?;
             writeln!(ctx.stdout(), "{json}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Parse an email message and evaluate it against the DMARC policy of the domain in the From-header.
+///
+/// mailfromaddress and helodomain are used for SPF validation. If both are empty, SPF
+/// validation is skipped.
+///
+/// mailfromaddress should be the address used as MAIL FROM in the SMTP session. For DSN
+/// messages, that address may be empty. The helo domain was specified at the beginning of the
+/// SMTP transaction that delivered the message. These values can be found in message headers.
+///
+/// The message is read from standard input. The results are printed in Authentication-Results
+/// form: spf= for the MAIL FROM identity (the HELO domain's when MAIL FROM is empty), dkim=
+/// for each DKIM signature, and dmarc= with the policy that applies (p=) and what a receiver
+/// does with the message (dis=), followed by the DMARC record that was applied. The record's
+/// pct= is not sampled: the disposition is the one for a message the percentage selects.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Verify {
+    /// IP address of the SMTP client that delivered the message, IPv4 or IPv6.
+    #[arg(value_name = "remoteip")]
+    remoteip: String,
+    /// The SMTP MAIL FROM address (angle brackets optional), or "" for a null reverse-path.
+    #[arg(value_name = "mailfromaddress")]
+    mailfromaddress: String,
+    /// The domain the SMTP client gave in HELO/EHLO, or "".
+    #[arg(value_name = "helodomain")]
+    helodomain: String,
+}
+
+impl Run for Verify {
+    async fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        let ip: IpAddr = self
+            .remoteip
+            .parse()
+            .map_err(|e| usage_error(format!("remoteip {:?}: {e}", self.remoteip)))?;
+        let mail_from = self.mailfromaddress.trim();
+        let mail_from = mail_from.strip_prefix('<').and_then(|m| m.strip_suffix('>')).unwrap_or(mail_from);
+        let helo = self.helodomain.trim();
+        let message = ctx.read_stdin()?;
+        let resolver = ctx.resolver()?;
+
+        // SPF for the MAIL FROM identity: the domain DMARC aligns with the From domain.
+        let spf = if mail_from.is_empty() && helo.is_empty() {
+            None
+        } else {
+            let verification = spf::Verifier::new(&*resolver)
+                .verify_mail_from(ip, helo, mail_from)
+                .await
+                .map_err(|e| usage_error(format!("mailfromaddress {mail_from:?}: {e}")))?;
+            Some(verification)
+        };
+        let signatures = dkim::verify(&*resolver, &message, &dkim::VerifyOptions::default())
+            .await
+            .map_err(|e| anyhow::anyhow!("dkim verification: {e}"))?;
+
+        let spf_outcome = spf.as_ref().and_then(dmarc::SpfOutcome::from_spf);
+        let dkim_outcomes: Vec<dmarc::DkimOutcome> =
+            signatures.iter().filter_map(dmarc::DkimOutcome::from_dkim).collect();
+        let header = message::Header::parse(&message);
+        let evaluation = dmarc::verify(
+            &*resolver,
+            &header,
+            spf_outcome.as_ref(),
+            &dkim_outcomes,
+            &mut dmarc::AlwaysApply,
+        )
+        .await;
+
+        let mut out = ctx.stdout();
+        match &spf {
+            Some(verification) => writeln!(out, "{}", verification.authentication_result())?,
+            None => writeln!(out, "spf: skipped, mailfromaddress and helodomain are empty")?,
+        }
+        for line in dkim::authentication_results(&signatures) {
+            writeln!(out, "{line}")?;
+        }
+        writeln!(out, "{}", evaluation.authentication_results())?;
+        match &evaluation.discovery {
+            Some(Discovery::Found(found)) => {
+                writeln!(out, "dmarc record at domain {}: {}", found.domain, found.txt)?;
+                for problem in &found.problems {
+                    writeln!(out, "warning: {problem}")?;
+                }
+            }
+            Some(Discovery::Invalid { domain, txt, error }) => {
+                writeln!(out, "invalid dmarc record at domain {domain}: {error} (in {txt:?})")?
+            }
+            Some(Discovery::MultipleRecords { domain, records }) => {
+                writeln!(out, "{} dmarc records at domain {domain}, there must be one", records.len())?
+            }
+            Some(Discovery::TempError(error)) => writeln!(out, "dmarc record lookup: {error}")?,
+            Some(Discovery::NoRecord { .. }) | None => {}
+        }
+        if let Some(error) = &evaluation.author_error {
+            writeln!(out, "no author domain: {error}")?;
         }
         Ok(())
     }
@@ -243,5 +344,118 @@ mod tests {
         let (result, _) = run(command).await;
         let err = result.expect_err("missing").to_string();
         assert!(err.starts_with("reading ") && err.contains("missing.eml: "), "{err}");
+    }
+
+    /// A message from example.com, signed by `signer_domain` with a fresh Ed25519 key, and a
+    /// zone with that key, SPF for example.com (192.0.2.25 may send) and DMARC p=reject.
+    fn signed(signer_domain: &str, from: &str) -> (dns::MockResolver, Vec<u8>) {
+        let key = dkim::PrivateKey::generate_ed25519().expect("key");
+        let record = dkim::Record::for_public_key(&key.public_key()).to_string();
+        let signer = dkim::Signer::new(
+            dns::Domain::parse(signer_domain).expect("domain"),
+            dkim::Selector::parse("sel").expect("selector"),
+            key,
+        );
+        let message = format!(
+            "From: Jane <jane@{from}>\r\nTo: bob@example.org\r\nSubject: hi\r\n\r\nHello.\r\n"
+        );
+        let headers =
+            dkim::sign(&[signer], message.as_bytes(), std::time::SystemTime::now()).expect("sign");
+        let zone = dns::MockResolver::from_zone(&format!(
+            r#"sel._domainkey.{signer_domain} TXT "{record}"
+               example.com TXT "v=spf1 ip4:192.0.2.25 -all"
+               _dmarc.example.com TXT "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"
+               _dmarc.slow.example TXT TIMEOUT"#
+        ))
+        .expect("zone");
+        (zone, [headers.as_bytes(), message.as_bytes()].concat())
+    }
+
+    async fn verify(zone: dns::MockResolver, message: &[u8], args: [&str; 3]) -> (anyhow::Result<()>, String) {
+        let (ctx, printed) = Context::for_test(GlobalOptions::default(), Some(Arc::new(zone)), message);
+        let command = Verify {
+            remoteip: args[0].into(),
+            mailfromaddress: args[1].into(),
+            helodomain: args[2].into(),
+        };
+        let result = command.run(&ctx).await;
+        let printed = String::from_utf8(printed.lock().expect("not poisoned").clone());
+        (result, printed.expect("utf-8"))
+    }
+
+    fn lines(out: &str) -> Vec<&str> {
+        out.lines().collect()
+    }
+
+    #[tokio::test]
+    async fn verify_dkim_pass_without_spf() {
+        let (zone, message) = signed("example.com", "example.com");
+        let (result, out) = verify(zone, &message, ["192.0.2.99", "", ""]).await;
+        result.expect("verify");
+        let out = lines(&out);
+        assert_eq!(out.len(), 4, "{out:?}");
+        assert_eq!(out[0], "spf: skipped, mailfromaddress and helodomain are empty");
+        assert!(out[1].starts_with("dkim=pass header.d=example.com header.s=sel header.a=ed25519-sha256 header.b="), "{out:?}");
+        assert_eq!(out[2], "dmarc=pass (p=reject dis=none) header.from=example.com");
+        assert_eq!(out[3], "dmarc record at domain example.com: v=DMARC1; p=reject; rua=mailto:dmarc@example.com");
+    }
+
+    #[tokio::test]
+    async fn verify_spf_alignment_and_failures() {
+        // Signed by a third party; SPF passes for example.com: aligned through SPF.
+        let (zone, message) = signed("esp.example", "news.example.com");
+        let (result, out) = verify(zone, &message, ["192.0.2.25", "<bounce@example.com>", "mail.esp.example"]).await;
+        result.expect("verify");
+        let out = lines(&out);
+        assert_eq!(out[0], "spf=pass smtp.mailfrom=example.com");
+        assert!(out[1].starts_with("dkim=pass header.d=esp.example"), "{out:?}");
+        assert_eq!(out[2], "dmarc=pass (p=reject dis=none) header.from=news.example.com");
+
+        // The same from another IP: SPF fails, DKIM is not aligned: reject.
+        let (zone, message) = signed("esp.example", "news.example.com");
+        let (result, out) = verify(zone, &message, ["198.51.100.1", "bounce@example.com", "mail.esp.example"]).await;
+        result.expect("verify");
+        let out = lines(&out);
+        assert_eq!(out[0], "spf=fail smtp.mailfrom=example.com");
+        assert_eq!(out[2], "dmarc=fail (p=reject dis=reject) header.from=news.example.com");
+
+        // A null sender is checked with the HELO domain.
+        let (zone, message) = signed("esp.example", "example.com");
+        let (result, out) = verify(zone, &message, ["192.0.2.25", "", "example.com"]).await;
+        result.expect("verify");
+        let out = lines(&out);
+        assert_eq!(out[0], "spf=pass smtp.mailfrom=example.com");
+        assert_eq!(out[2], "dmarc=pass (p=reject dis=none) header.from=example.com");
+    }
+
+    #[tokio::test]
+    async fn verify_unsigned_and_odd_messages() {
+        let (zone, _) = signed("example.com", "example.com");
+        let (result, out) = verify(zone, b"From: a@slow.example\r\n\r\nhi\r\n", ["192.0.2.1", "", ""]).await;
+        result.expect("verify");
+        let out = lines(&out);
+        assert_eq!(out[1], "dkim=none");
+        assert_eq!(out[2], "dmarc=temperror (DMARC record lookup failed) header.from=slow.example");
+        assert!(out[3].starts_with("dmarc record lookup: _dmarc.slow.example: temporary"), "{out:?}");
+
+        let (zone, _) = signed("example.com", "example.com");
+        let (result, out) = verify(zone, b"Subject: no from\r\n\r\nhi\r\n", ["192.0.2.1", "", ""]).await;
+        result.expect("verify");
+        let out = lines(&out);
+        assert_eq!(out[2..], ["dmarc=permerror (no From header)", "no author domain: message has no From header"]);
+    }
+
+    #[tokio::test]
+    async fn verify_usage_errors() {
+        let (zone, message) = signed("example.com", "example.com");
+        let (result, _) = verify(zone, &message, ["192.0.2", "", ""]).await;
+        let err = result.expect_err("bad ip");
+        assert!(err.downcast_ref::<crate::cmd::UsageError>().is_some());
+        assert!(err.to_string().starts_with("remoteip \"192.0.2\": "), "{err}");
+        let (zone, message) = signed("example.com", "example.com");
+        let (result, _) = verify(zone, &message, ["192.0.2.1", "no-at-sign", "mail.example.com"]).await;
+        let err = result.expect_err("bad mail from");
+        assert!(err.downcast_ref::<crate::cmd::UsageError>().is_some());
+        assert!(err.to_string().starts_with("mailfromaddress \"no-at-sign\": "), "{err}");
     }
 }
