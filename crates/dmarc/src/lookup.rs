@@ -1,6 +1,6 @@
 //! Policy discovery: finding the DMARC record for a From domain (RFC 7489 §6.6.3).
 
-use dns::{Domain, LookupError, Resolver};
+use dns::{Domain, LookupError, Resolver, TxtSelection};
 
 use crate::Error;
 use crate::org_domain::organizational_domain;
@@ -119,29 +119,18 @@ async fn lookup_at(resolver: &dyn Resolver, domain: &Domain, queried: &mut Vec<D
         return AtName::Empty;
     };
     queried.push(name.clone());
-    let answer = match resolver.lookup_txt(&name).await {
-        Ok(answer) => answer,
-        Err(e) if e.is_not_found() => return AtName::Empty,
-        Err(e) => {
-            tracing::debug!(error = %e, "temporary DNS failure looking up DMARC record");
-            return AtName::Discovered(Discovery::TempError(e));
-        }
-    };
     // §6.6.3 steps 2 and 4: "Records that do not start with a "v=" tag that identifies the
     // current version of DMARC are discarded."
-    let mut records: Vec<String> =
-        answer.records.into_iter().filter(|txt| is_dmarc_record(txt)).collect();
-    match records.len() {
-        0 => AtName::Empty,
-        1 => {
-            let txt = records.remove(0);
+    match dns::select_txt(resolver, &name, is_dmarc_record).await {
+        Ok(TxtSelection::Absent { .. }) => AtName::Empty,
+        Ok(TxtSelection::One { text: txt, authentic }) => {
             let discovery = match Record::parse_lenient(&txt) {
                 Ok(lenient) => Discovery::Found(DiscoveredRecord {
                     domain: domain.clone(),
                     record: lenient.record,
                     txt,
                     problems: lenient.problems,
-                    authentic: answer.authentic,
+                    authentic,
                 }),
                 Err(error) => Discovery::Invalid { domain: domain.clone(), txt, error },
             };
@@ -149,7 +138,14 @@ async fn lookup_at(resolver: &dyn Resolver, domain: &Domain, queried: &mut Vec<D
         }
         // §6.6.3 step 5: "If the remaining set contains multiple records ... policy discovery
         // terminates and DMARC processing is not applied to this message."
-        _ => AtName::Discovered(Discovery::MultipleRecords { domain: domain.clone(), records }),
+        Ok(TxtSelection::Several { texts }) => AtName::Discovered(Discovery::MultipleRecords {
+            domain: domain.clone(),
+            records: texts,
+        }),
+        Err(e) => {
+            tracing::debug!(error = %e, "temporary DNS failure looking up DMARC record");
+            AtName::Discovered(Discovery::TempError(e))
+        }
     }
 }
 
