@@ -115,6 +115,8 @@ commands! {
     #[command(subcommand)]
     dkim::Dkim,
     #[command(subcommand)]
+    dmarc::Dmarc,
+    #[command(subcommand)]
     dnsbl::Dnsbl,
     #[command(subcommand)]
     export::Export,
