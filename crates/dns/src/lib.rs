@@ -10,6 +10,8 @@
 //!   MTA-STS (RFC 8461 §3) act differently on each.
 //! - [`HickoryResolver`] resolves for real, with the system configuration or one given server.
 //! - [`MockResolver`] is an in-memory zone with injectable failures, for tests.
+//! - [`select_txt`] finds a protocol's one policy record (SPF, DMARC, MTA-STS, TLSRPT) among the
+//!   TXT records at a name.
 //!
 //! ```
 //! use dns::{Domain, LookupError, MockResolver, Resolver};
@@ -45,6 +47,7 @@ mod domain;
 mod hickory;
 mod mock;
 mod resolver;
+mod select;
 
 pub use async_trait::async_trait;
 pub use domain::{Domain, DomainError, MAX_LABEL_LENGTH, MAX_NAME_LENGTH, reversed_ip_labels};
@@ -53,3 +56,4 @@ pub use mock::{Failure, MockResolver, Record, ZoneError};
 pub use resolver::{
     Lookup, LookupError, LookupResult, Mx, RecordType, Resolver, TemporaryKind, Tlsa,
 };
+pub use select::{TxtSelection, select_txt};

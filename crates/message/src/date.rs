@@ -14,6 +14,7 @@
 use std::fmt;
 
 use crate::Error;
+use crate::calendar::{civil_from_days, days_from_civil, days_in_month};
 
 /// A point in time with the UTC offset it was written in, as in a Date header.
 ///
@@ -129,7 +130,7 @@ impl DateTime {
         if !(1..=12).contains(&month) {
             return Err(range("month", month_pos));
         }
-        if day < 1 || day > days_in_month(year, month) {
+        if day < 1 || day > days_in_month(i64::from(year), month) {
             return Err(range("day", day_pos));
         }
         if hour > 23 {
@@ -204,43 +205,6 @@ fn obs_zone(name: &[u8]) -> Option<i32> {
         _ => return None,
     };
     Some(hours * 60)
-}
-
-fn is_leap(year: u32) -> bool {
-    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
-}
-
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 struct Tokens<'a> {

@@ -90,6 +90,7 @@
 #![warn(missing_docs)]
 
 mod address;
+pub mod calendar;
 mod content;
 mod date;
 mod encoded_word;

@@ -60,7 +60,7 @@ mod record;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use dns::{Domain, DomainError, LookupError, Resolver};
+use dns::{Domain, DomainError, LookupError, Resolver, TxtSelection};
 
 pub use cache::{CachedPolicy, FETCH_BACKOFF, PolicyCache, Resolution, Source};
 pub use fetch::{
@@ -257,20 +257,16 @@ pub async fn lookup_record(
 ) -> Result<RecordLookup, Error> {
     let name =
         domain.with_prefix("_mta-sts").map_err(|_| Error::NoRecord { domain: domain.clone() })?;
-    let found = match resolver.lookup_txt(&name).await {
-        Ok(found) => found,
-        Err(e) if e.is_not_found() => return Err(Error::NoRecord { domain: domain.clone() }),
+    let (txt, authentic) = match dns::select_txt(resolver, &name, Record::is_mtasts).await {
+        Ok(TxtSelection::One { text, authentic }) => (text, authentic),
+        Ok(TxtSelection::Absent { .. }) => return Err(Error::NoRecord { domain: domain.clone() }),
+        Ok(TxtSelection::Several { texts }) => {
+            return Err(Error::MultipleRecords { domain: domain.clone(), count: texts.len() });
+        }
         Err(e) => return Err(Error::RecordLookup(e)),
     };
-    let mut sts: Vec<String> =
-        found.records.into_iter().filter(|txt| Record::is_mtasts(txt)).collect();
-    let txt = match sts.len() {
-        0 => return Err(Error::NoRecord { domain: domain.clone() }),
-        1 => sts.remove(0),
-        count => return Err(Error::MultipleRecords { domain: domain.clone(), count }),
-    };
     let record = Record::parse(&txt)?;
-    Ok(RecordLookup { record, txt, authentic: found.authentic })
+    Ok(RecordLookup { record, txt, authentic })
 }
 
 #[cfg(test)]

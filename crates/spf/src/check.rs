@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use dns::{Domain, LookupError, Resolver};
+use dns::{Domain, LookupError, Resolver, TxtSelection};
 
 use crate::SpfResult;
 use crate::error::Error;
@@ -336,30 +336,26 @@ impl RecordLookup {
 /// Looks up the SPF record of `domain`: the TXT records that start with `v=spf1`, of which there
 /// must be exactly one (RFC 7208 §4.4, §4.5). Other TXT records are ignored.
 pub async fn lookup_record(resolver: &dyn Resolver, domain: &Domain) -> RecordLookup {
-    let lookup = match resolver.lookup_txt(domain).await {
-        Ok(lookup) => lookup,
-        Err(e) if e.is_not_found() => {
+    let (text, authentic) = match dns::select_txt(resolver, domain, Record::is_spf).await {
+        Ok(TxtSelection::One { text, authentic }) => (text, authentic),
+        Ok(TxtSelection::Absent { reason: Some(e) }) => {
             return RecordLookup::None { problem: format!("no SPF record: {e}") };
+        }
+        Ok(TxtSelection::Absent { reason: None }) => {
+            let problem = format!("{domain}: no SPF record among its TXT records");
+            return RecordLookup::None { problem };
+        }
+        Ok(TxtSelection::Several { texts }) => {
+            let problem = format!("{domain}: {} SPF records, there must be one", texts.len());
+            return RecordLookup::Permerror { problem, text: None };
         }
         Err(e) => return RecordLookup::Temperror { problem: e.to_string() },
     };
-    let mut spf = lookup.records.iter().filter(|text| Record::is_spf(text));
-    let Some(text) = spf.next() else {
-        let problem = format!("{domain}: no SPF record among its TXT records");
-        return RecordLookup::None { problem };
-    };
-    if spf.next().is_some() {
-        let count = lookup.records.iter().filter(|text| Record::is_spf(text)).count();
-        let problem = format!("{domain}: {count} SPF records, there must be one");
-        return RecordLookup::Permerror { problem, text: None };
-    }
-    match Record::parse(text) {
-        Ok(record) => {
-            RecordLookup::Found { text: text.clone(), record, authentic: lookup.authentic }
-        }
+    match Record::parse(&text) {
+        Ok(record) => RecordLookup::Found { text, record, authentic },
         Err(e) => RecordLookup::Permerror {
             problem: format!("{domain}: invalid record: {e}"),
-            text: Some(text.clone()),
+            text: Some(text),
         },
     }
 }

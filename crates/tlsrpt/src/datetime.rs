@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use message::calendar::{civil_from_days, days_from_civil, days_in_month};
+
 /// A date and time with a UTC offset, as RFC 3339 §5.6 writes it: `2016-04-01T00:00:00Z`,
 /// `2016-04-01T23:59:59.999+02:00`.
 ///
@@ -42,8 +44,8 @@ impl DateTime {
         let year = u16::try_from(year).ok().filter(|y| *y <= 9999)?;
         Some(DateTime {
             year,
-            month,
-            day,
+            month: u8::try_from(month).ok()?,
+            day: u8::try_from(day).ok()?,
             hour: (secs / 3600) as u8,
             minute: (secs / 60 % 60) as u8,
             second: (secs % 60) as u8,
@@ -54,7 +56,8 @@ impl DateTime {
 
     /// Seconds since 1970-01-01T00:00:00Z (a leap second counts as the next second).
     pub fn unix_timestamp(&self) -> i64 {
-        let days = days_from_civil(i64::from(self.year), self.month, self.day);
+        let days =
+            days_from_civil(i64::from(self.year), u32::from(self.month), u32::from(self.day));
         days * 86400
             + i64::from(self.hour) * 3600
             + i64::from(self.minute) * 60
@@ -137,7 +140,10 @@ fn parse(s: &str) -> Option<DateTime> {
     let hour = digits(11..13)? as u8;
     let minute = digits(14..16)? as u8;
     let second = digits(17..19)? as u8;
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+    if !(1..=12).contains(&month)
+        || day == 0
+        || u32::from(day) > days_in_month(i64::from(year), u32::from(month))
+    {
         return None;
     }
     if hour > 23 || minute > 59 || second > 60 {
@@ -173,43 +179,6 @@ fn parse(s: &str) -> Option<DateTime> {
         }
     };
     Some(DateTime { year, month, day, hour, minute, second, nanosecond, offset_minutes })
-}
-
-fn is_leap(year: u16) -> bool {
-    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
-}
-
-fn days_in_month(year: u16, month: u8) -> u8 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-// Howard Hinnant's days_from_civil and civil_from_days (public domain algorithms).
-fn days_from_civil(year: i64, month: u8, day: u8) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
-fn civil_from_days(days: i64) -> (i64, u8, u8) {
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ mod message;
 mod record;
 mod report;
 
-use dns::{Domain, LookupError, Resolver};
+use dns::{Domain, LookupError, Resolver, TxtSelection};
 
 pub use datetime::DateTime;
 pub use message::{MAX_MESSAGE_SIZE, parse_report_message};
@@ -162,20 +162,16 @@ pub async fn lookup_record(
 ) -> Result<RecordLookup, Error> {
     let name =
         domain.with_prefix("_smtp._tls").map_err(|_| Error::NoRecord { domain: domain.clone() })?;
-    let found = match resolver.lookup_txt(&name).await {
-        Ok(found) => found,
-        Err(e) if e.is_not_found() => return Err(Error::NoRecord { domain: domain.clone() }),
+    let (txt, authentic) = match dns::select_txt(resolver, &name, Record::is_tlsrpt).await {
+        Ok(TxtSelection::One { text, authentic }) => (text, authentic),
+        Ok(TxtSelection::Absent { .. }) => return Err(Error::NoRecord { domain: domain.clone() }),
+        Ok(TxtSelection::Several { texts }) => {
+            return Err(Error::MultipleRecords { domain: domain.clone(), count: texts.len() });
+        }
         Err(e) => return Err(Error::RecordLookup(e)),
     };
-    let mut records: Vec<String> =
-        found.records.into_iter().filter(|txt| Record::is_tlsrpt(txt)).collect();
-    let txt = match records.len() {
-        0 => return Err(Error::NoRecord { domain: domain.clone() }),
-        1 => records.remove(0),
-        count => return Err(Error::MultipleRecords { domain: domain.clone(), count }),
-    };
     let record = Record::parse(&txt)?;
-    Ok(RecordLookup { record, txt, authentic: found.authentic })
+    Ok(RecordLookup { record, txt, authentic })
 }
 
 #[cfg(test)]

@@ -113,6 +113,10 @@ commands! {
     #[command(subcommand)]
     config::Config,
     #[command(subcommand)]
+    dkim::Dkim,
+    #[command(subcommand)]
+    dmarc::Dmarc,
+    #[command(subcommand)]
     dnsbl::Dnsbl,
     #[command(subcommand)]
     export::Export,
