@@ -8,39 +8,90 @@
 //! - one flag change on 100,000 messages (target: 2 s).
 //!
 //! `cargo bench -p store --bench store -- [deliver] [import] [flags] [list]` (all by default).
-//! Data goes to a temporary directory under $BENCH_DIR (default: the system's), on the disk
-//! being measured. Run on a quiet machine: the figures include real fsyncs.
+//! `BENCH_RUNS=n` repeats the deliver, import and flags cases n times, each in a fresh account,
+//! and ends with min/median/max of each figure. Data goes to a temporary directory under
+//! $BENCH_DIR (default: the system's), on the disk being measured; the load average is printed
+//! before each run. The figures include real fsyncs.
+//!
+//! Hygiene: every run's data is kept until the end of the process and only then removed
+//! (`BENCH_KEEP=1` keeps it), because on ext4 without a journal, creating files right after
+//! many were deleted is slow: inode allocation skips inodes freed in the last 60 to 360
+//! seconds, one inode-table lookup each (`recently_deleted` in the kernel). So leave a few
+//! minutes between bench processes, and look at the system CPU time printed with each figure:
+//! a run that spent much more of it than its neighbours was measured on such a file system.
 
 #![allow(clippy::unwrap_used, missing_docs)] // A benchmark program: failures are fatal.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use store::import::import_mbox;
 use store::{Account, FlagOp, Flags, NewMessage, NoProgress, UidSet};
 
+/// Figures of all runs, by name, for the summary.
+#[derive(Default)]
+struct Figures(BTreeMap<String, Vec<f64>>);
+
+impl Figures {
+    fn add(&mut self, name: &str, v: f64) {
+        self.0.entry(name.to_string()).or_default().push(v);
+    }
+
+    fn print_summary(&self) {
+        println!("summary (min / median / max over runs):");
+        for (name, v) in &self.0 {
+            let mut v = v.clone();
+            v.sort_by(f64::total_cmp);
+            println!(
+                "  {name}: {:.0} / {:.0} / {:.0} ({} runs)",
+                v[0],
+                v[v.len() / 2],
+                v[v.len() - 1],
+                v.len()
+            );
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let want = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
-    let base = std::env::var_os("BENCH_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    println!("load average at start: {}", load());
-    if want("deliver") {
-        let dir = tempfile::tempdir_in(&base).unwrap();
-        bench_deliver(dir.path());
-    }
-    if want("import") || want("flags") {
-        let dir = tempfile::tempdir_in(&base).unwrap();
-        bench_import_and_flags(dir.path(), want("flags"));
+    let base = std::env::var_os("BENCH_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    // All runs' data stays until the end (see the module documentation).
+    let root = tempfile::tempdir_in(&base).unwrap();
+    let mut n = 0;
+    let mut fresh = || {
+        n += 1;
+        let d = root.path().join(format!("run{n}"));
+        std::fs::create_dir(&d).unwrap();
+        d
+    };
+    let mut figures = Figures::default();
+    for run in 1..=runs {
+        if want("deliver") {
+            println!("run {run}, load average {}", load());
+            bench_deliver(&fresh(), &mut figures);
+        }
+        if want("import") || want("flags") {
+            println!("run {run}, load average {}", load());
+            bench_import_and_flags(&fresh(), want("flags"), &mut figures);
+        }
     }
     if want("list") {
-        let dir = tempfile::tempdir_in(&base).unwrap();
-        bench_list(dir.path());
+        println!("load average {}", load());
+        bench_list(&fresh());
     }
     println!("load average at end: {}", load());
+    if runs > 1 {
+        figures.print_summary();
+    }
+    if std::env::var_os("BENCH_KEEP").is_some() {
+        println!("data kept in {}", root.keep().display());
+    }
 }
 
 fn load() -> String {
@@ -97,11 +148,12 @@ Message-ID: <{n}@bench.example.org>\r\nDate: Tue, 14 Nov 2023 22:13:20 +0000\r\n
     m.into_bytes()
 }
 
-fn bench_deliver(dir: &Path) {
+fn bench_deliver(dir: &Path, figures: &mut Figures) {
     let msg = message(0, 10 * 1024);
     for (threads, per_thread) in [(1usize, 300usize), (32, 150)] {
         let account = Account::open_or_create(&dir.join(format!("deliver{threads}"))).unwrap();
         let mut rx = account.watch();
+        let (u0, s0) = cpu_time();
         let start = Instant::now();
         let handles: Vec<_> = (0..threads)
             .map(|_| {
@@ -117,14 +169,18 @@ fn bench_deliver(dir: &Path) {
             h.join().unwrap();
         }
         let elapsed = start.elapsed();
+        let (u1, s1) = cpu_time();
         let n = threads * per_thread;
         let commits = std::iter::from_fn(|| rx.try_recv()).count();
+        let rate = n as f64 / elapsed.as_secs_f64();
         println!(
-            "deliver 10 KB, {threads:>2} threads: {n} messages in {:.2?} = {:.0} messages/s ({commits} commits, {:.1} messages per commit)",
+            "deliver 10 KB, {threads:>2} threads: {n} messages in {:.2?} = {rate:.0} messages/s ({commits} commits, {:.1} messages per commit); CPU user {:.2?} + system {:.2?}",
             elapsed,
-            n as f64 / elapsed.as_secs_f64(),
-            n as f64 / commits.max(1) as f64
+            n as f64 / commits.max(1) as f64,
+            u1 - u0,
+            s1 - s0,
         );
+        figures.add(&format!("deliver {threads:>2} threads, messages/s"), rate);
     }
 }
 
@@ -140,7 +196,7 @@ fn write_mbox(path: &Path, n: usize, size: usize) {
     w.flush().unwrap();
 }
 
-fn bench_import_and_flags(dir: &Path, flags: bool) {
+fn bench_import_and_flags(dir: &Path, flags: bool, figures: &mut Figures) {
     let n = 100_000;
     let mbox = dir.join("bench.mbox");
     write_mbox(&mbox, n, 2048);
@@ -162,6 +218,8 @@ fn bench_import_and_flags(dir: &Path, flags: bool) {
         s1 - s0,
         peak_rss_mb()
     );
+    figures.add("import 100k, messages/s", n as f64 / elapsed.as_secs_f64());
+    figures.add("import 100k, peak RSS MB", peak_rss_mb());
     std::fs::remove_file(&mbox).unwrap();
     if !flags {
         return;
@@ -174,11 +232,14 @@ fn bench_import_and_flags(dir: &Path, flags: bool) {
         let elapsed = start.elapsed();
         assert_eq!(out.changed.len(), n);
         println!("flag change on {n} messages ({what}, one transaction, durable): {elapsed:.2?}");
+        figures.add(&format!("flag change 100k ({what}), ms"), elapsed.as_secs_f64() * 1e3);
     }
     let kw = Flags::parse(["$Label1", "project-x"]).unwrap();
     let start = Instant::now();
     account.store_flags(mailbox, &UidSet::all(), FlagOp::Add, &kw, None).unwrap();
-    println!("flag change on {n} messages (add 2 keywords): {:.2?}", start.elapsed());
+    let elapsed = start.elapsed();
+    println!("flag change on {n} messages (add 2 keywords): {elapsed:.2?}");
+    figures.add("flag change 100k (add 2 keywords), ms", elapsed.as_secs_f64() * 1e3);
 }
 
 fn bench_list(dir: &Path) {

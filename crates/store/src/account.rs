@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File};
 use std::io;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, RwLock, Weak};
 
@@ -14,6 +15,7 @@ use crate::changes::{Change, ChangeReceiver, Changes, Watchers};
 use crate::codec::{self, MailboxRecord};
 use crate::deliver::GroupCommit;
 use crate::files;
+use crate::ids::MessageIds;
 use crate::types::{Keyword, MailboxId, SpecialUse, Timestamp};
 use crate::{Error, Snapshot};
 
@@ -106,11 +108,16 @@ pub(crate) struct Inner {
     write: Mutex<WriteState>,
     pub keywords: RwLock<KeywordTable>,
     pub group: GroupCommit,
+    pub fs_sync: files::FileSystemSync,
     watchers: Mutex<Watchers>,
     quota: Mutex<Option<u64>>,
+    pub ids: Arc<MessageIds>,
     /// Subdirectories of `msg/` known to exist (they are never removed): saves a mkdir per
     /// message.
     message_dirs: Mutex<std::collections::HashSet<u64>>,
+    /// The subdirectory of `msg/` that new files go to, open: files are created relative to it
+    /// (`openat`), sparing the kernel a lookup of every component of their path.
+    current_dir: Mutex<Option<(u64, Arc<OwnedFd>)>>,
     _lock: Option<File>,
 }
 
@@ -127,7 +134,9 @@ impl std::fmt::Debug for Inner {
 /// in the database so a value handed out by an aborted transaction is never handed out again:
 /// ids may have gaps but are never reused.
 pub(crate) struct WriteState {
-    pub next_message_id: u64,
+    /// The message id marks as stored (see the `ids` module); `None` where absent.
+    stored_next_message_id: Option<u64>,
+    stored_uncommitted_from: Option<u64>,
     pub next_keyword_id: u32,
     /// Message files removed after their transaction committed; their `pending_removals`
     /// entries are deleted in the next transaction.
@@ -249,19 +258,37 @@ impl Account {
     /// Clean up after a crash (see [`Account::open`]).
     fn recover(&self) -> Result<(), Error> {
         let inner = &self.inner;
-        // Half-written or never-committed deliveries.
+        // Files an older version was writing (messages are now written in place).
         let tmp = inner.dir.join("tmp");
         if let Ok(entries) = fs::read_dir(&tmp) {
             for e in entries.flatten() {
                 let _ = fs::remove_file(e.path());
             }
         }
-        // Files linked into msg/ by a transaction that never committed: their ids are at or
-        // beyond the committed next id, as ids are handed out in commit order.
-        let next_id = inner.next_message_id();
-        for id in leftover_message_files(&inner.dir, next_id) {
-            let p = inner.dir.join(files::message_path(id));
-            fs::remove_file(&p).map_err(Error::io(&p, "remove uncommitted message file"))?;
+        // Files of messages that never committed: without a message record, at or above the
+        // committed "uncommitted from" mark (see the `ids` module).
+        let from = {
+            let st = lock(&inner.write);
+            let next = st.stored_next_message_id.unwrap_or(1);
+            st.stored_uncommitted_from.unwrap_or(next).min(next)
+        };
+        let candidates = leftover_message_files(&inner.dir, from);
+        if !candidates.is_empty() {
+            let txn = inner.env.read_txn().map_err(inner.db_err("begin read transaction"))?;
+            for id in candidates {
+                let key = codec::u64_key(id);
+                if inner
+                    .db
+                    .messages
+                    .get(&txn, &key)
+                    .map_err(inner.db_err("read message"))?
+                    .is_none()
+                {
+                    let p = inner.dir.join(files::message_path(id));
+                    fs::remove_file(&p)
+                        .map_err(Error::io(&p, "remove uncommitted message file"))?;
+                }
+            }
         }
         // Removals committed but not carried out.
         let pending: Vec<u64> = {
@@ -289,9 +316,10 @@ impl Account {
     }
 }
 
-/// Message files in `msg/` whose id is `next_id` or more: written for a transaction that did not
-/// commit. Only the last subdirectories can hold them.
-pub(crate) fn leftover_message_files(account_dir: &Path, next_id: u64) -> Vec<u64> {
+/// Message files in `msg/` whose id is `from` or more: those without a message record were
+/// written for a transaction that did not commit. Only the last subdirectories can hold them.
+pub(crate) fn leftover_message_files(account_dir: &Path, from: u64) -> Vec<u64> {
+    let next_id = from;
     let mut out = Vec::new();
     let msg = account_dir.join("msg");
     let Ok(subdirs) = fs::read_dir(&msg) else { return out };
@@ -400,10 +428,11 @@ impl Inner {
             Ok(db.meta.get(&rtxn, key).map_err(dberr("read meta"))?.and_then(codec::read_u64_be))
         };
         let version = meta_u64(codec::META_VERSION)?;
-        let (next_message_id, next_keyword_id) = match version {
-            None => (1, 1),
+        let (next_message_id, uncommitted_from, next_keyword_id) = match version {
+            None => (None, None, 1),
             Some(v) if v == u64::from(codec::DB_VERSION) => (
-                meta_u64(codec::META_NEXT_MESSAGE_ID)?.unwrap_or(1),
+                meta_u64(codec::META_NEXT_MESSAGE_ID)?,
+                meta_u64(codec::META_UNCOMMITTED_FROM)?,
                 meta_u64(codec::META_NEXT_KEYWORD_ID)?.unwrap_or(1) as u32,
             ),
             Some(v) => {
@@ -428,17 +457,26 @@ impl Inner {
         }
         drop(rtxn);
 
+        let fs_sync = files::FileSystemSync::open(&dir)?;
         let inner = Inner {
             dir,
             env,
             db,
             read_only: opts.read_only,
-            write: Mutex::new(WriteState { next_message_id, next_keyword_id, removed: Vec::new() }),
+            write: Mutex::new(WriteState {
+                stored_next_message_id: next_message_id,
+                stored_uncommitted_from: uncommitted_from,
+                next_keyword_id,
+                removed: Vec::new(),
+            }),
             keywords: RwLock::new(keywords),
             group: GroupCommit::default(),
+            fs_sync,
             watchers: Mutex::new(Watchers::default()),
             quota: Mutex::new(None),
+            ids: Arc::new(MessageIds::new(next_message_id.unwrap_or(1))),
             message_dirs: Mutex::new(Default::default()),
+            current_dir: Mutex::new(None),
             _lock: lock_file,
         };
         if version.is_none() {
@@ -478,8 +516,56 @@ impl Inner {
         Error::Corrupt { path: self.dir.clone(), table, key: format!("{key:?}") }
     }
 
+    #[cfg(test)]
     pub(crate) fn next_message_id(&self) -> u64 {
-        lock(&self.write).next_message_id
+        self.ids.next()
+    }
+
+    /// Creates the file for message `id` (which must not exist), for writing; returns it and
+    /// its path.
+    pub(crate) fn create_message_file(&self, id: u64) -> Result<(File, PathBuf), Error> {
+        use rustix::fs::{Mode, OFlags};
+        let (dir, _) = self.message_dir(id)?;
+        let n = id / files::FILES_PER_DIR;
+        let dir_fd = {
+            let mut current = lock(&self.current_dir);
+            match &*current {
+                Some((m, fd)) if *m == n => fd.clone(),
+                _ => {
+                    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                    let fd = rustix::fs::open(&dir, flags, Mode::empty())
+                        .map_err(|e| Error::io(&dir, "open directory")(e.into()))?;
+                    let fd = Arc::new(fd);
+                    *current = Some((n, fd.clone()));
+                    fd
+                }
+            }
+        };
+        let name = id.to_string();
+        let path = dir.join(&name);
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(&*dir_fd, name.as_str(), flags, Mode::from_raw_mode(0o666))
+            .map_err(|e| Error::io(&path, "create message file")(e.into()))?;
+        Ok((File::from(fd), path))
+    }
+
+    /// Makes sure the directory for message `id` exists, durably; returns it, and whether it
+    /// had to be created.
+    pub(crate) fn message_dir(&self, id: u64) -> Result<(PathBuf, bool), Error> {
+        let n = id / files::FILES_PER_DIR;
+        let dir = self.dir.join(files::message_subdir(id));
+        // Held while creating, so nobody puts a file in the directory before it is durable.
+        let mut known = lock(&self.message_dirs);
+        if known.contains(&n) {
+            return Ok((dir, false));
+        }
+        let created = files::ensure_dir(&dir)?;
+        // Flushed right away (once per FILES_PER_DIR messages), so commits of the files in it
+        // only flush the subdirectory itself. Also when it existed: it may be from before a
+        // crash that lost its entry.
+        files::sync_dir(&self.dir.join("msg"))?;
+        known.insert(n);
+        Ok((dir, created))
     }
 
     pub(crate) fn quota(&self) -> Option<u64> {
@@ -499,7 +585,6 @@ impl Inner {
         }
         let state = lock(&self.write);
         let txn = self.env.write_txn().map_err(self.db_err("begin write transaction"))?;
-        let start_message_id = state.next_message_id;
         let start_keyword_id = state.next_keyword_id;
         let mut tx = Tx {
             inner: self,
@@ -512,7 +597,10 @@ impl Inner {
             remove_after_commit: Vec::new(),
             remove_on_abort: Vec::new(),
             sync_dirs: BTreeSet::new(),
-            start_message_id,
+            unsynced_files: Vec::new(),
+            written_at: u64::MAX,
+            own_ids: Vec::new(),
+            marks: None,
             start_keyword_id,
         };
         let result = tx.clear_removed().and_then(|()| f(&mut tx));
@@ -536,6 +624,12 @@ fn open_env(dir: &Path) -> Result<Env, Error> {
     // through LMDB. The environment lives in the account directory that only this store writes;
     // LMDB's own lock file coordinates processes, and our registry opens each environment once
     // per process. We use no unsafe flags (no NO_LOCK, NO_SYNC, WRITE_MAP).
+    //
+    // Not NO_META_SYNC either, though it would save one of a commit's two flushes (the meta
+    // page would reach the disk with the next commit's data flush, or our next flush): LMDB
+    // makes a commit visible to readers as soon as the meta page is written, so an IMAP
+    // session could see a message (and its UID) that a crash then takes back, and the UID
+    // would be handed out again. A commit must be on disk before anyone can see it.
     unsafe {
         EnvOpenOptions::new()
             .read_txn_without_tls()
@@ -564,7 +658,14 @@ pub(crate) struct Tx<'a> {
     remove_on_abort: Vec<PathBuf>,
     /// Directories to fsync before committing.
     sync_dirs: BTreeSet<PathBuf>,
-    start_message_id: u64,
+    /// Files of this transaction not yet flushed to disk: flushed before committing.
+    unsynced_files: Vec<PathBuf>,
+    /// The oldest write-back error count of those files (see `files::FileSystemSync`).
+    written_at: u64,
+    /// Message ids this transaction commits (or gives up if it fails).
+    own_ids: Vec<u64>,
+    /// The message id marks this transaction records (next id, uncommitted from).
+    marks: Option<(u64, u64)>,
     start_keyword_id: u32,
 }
 
@@ -602,11 +703,17 @@ impl<'a> Tx<'a> {
         Ok(m)
     }
 
-    /// A new message id, never handed out before.
+    /// A new message id, never handed out before, for a file this transaction creates.
     pub(crate) fn new_message_id(&mut self) -> u64 {
-        let id = self.state.next_message_id;
-        self.state.next_message_id += 1;
+        let id = self.inner.ids.allocate();
+        self.own_ids.push(id);
         id
+    }
+
+    /// Takes over an id handed out earlier (with a message file written for it): committed
+    /// by this transaction, or given up with the file if it fails.
+    pub(crate) fn take_message_id(&mut self, id: u64) {
+        self.own_ids.push(id);
     }
 
     /// The record of mailbox `id` (cached for the rest of the transaction).
@@ -718,18 +825,16 @@ impl<'a> Tx<'a> {
         self.remove_on_abort.push(path);
     }
 
-    /// Makes sure the directory for message `id` exists; returns it. A directory that had to
-    /// be created is fsynced (through its parent) before commit, like the files put in it.
+    /// Makes sure the directory for message `id` exists, durably; returns it.
     pub(crate) fn message_dir(&mut self, id: u64) -> Result<PathBuf, Error> {
-        let n = id / files::FILES_PER_DIR;
-        let dir = self.inner.dir.join(files::message_subdir(id));
-        if !lock(&self.inner.message_dirs).contains(&n) {
-            if files::ensure_dir(&dir)? {
-                self.sync_dir_before_commit(self.inner.dir.join("msg"));
-            }
-            lock(&self.inner.message_dirs).insert(n);
-        }
-        Ok(dir)
+        Ok(self.inner.message_dir(id)?.0)
+    }
+
+    /// Registers a file written without a flush (in the write-back error epoch `written_at`):
+    /// flushed, together with the others, before commit.
+    pub(crate) fn unsynced_file(&mut self, path: PathBuf, written_at: u64) {
+        self.unsynced_files.push(path);
+        self.written_at = self.written_at.min(written_at);
     }
 
     /// Registers a directory whose entries changed: fsynced before commit.
@@ -756,13 +861,27 @@ impl<'a> Tx<'a> {
             return Err(e);
         }
         let Tx {
-            inner, txn, mut state, modseq, changes, remove_after_commit, remove_on_abort, ..
+            inner,
+            txn,
+            mut state,
+            modseq,
+            changes,
+            remove_after_commit,
+            remove_on_abort,
+            own_ids,
+            marks,
+            ..
         } = self;
         if let Err(e) = txn.commit() {
             for p in &remove_on_abort {
                 let _ = fs::remove_file(p);
             }
+            inner.ids.release(&own_ids);
             return Err(inner.db_err("commit")(e));
+        }
+        if let Some((next, from)) = marks {
+            state.stored_next_message_id = Some(next);
+            state.stored_uncommitted_from = Some(from);
         }
         if !changes.is_empty() {
             inner.publish(Changes { modseq, changes });
@@ -788,16 +907,27 @@ impl<'a> Tx<'a> {
             let size = self.meta(codec::META_SIZE)?.saturating_add_signed(self.size_delta);
             self.put_meta(codec::META_SIZE, size)?;
         }
-        if self.state.next_message_id != self.start_message_id {
-            let v = self.state.next_message_id;
-            self.put_meta(codec::META_NEXT_MESSAGE_ID, v)?;
+        // The files and their directory entries are on disk before the commit refers to them.
+        let dirs: Vec<PathBuf> = std::mem::take(&mut self.sync_dirs).into_iter().collect();
+        if self.unsynced_files.is_empty() {
+            for d in &dirs {
+                files::sync_dir(d)?;
+            }
+        } else {
+            // One flush for the files and the directory entries naming them.
+            self.inner.fs_sync.sync(&self.unsynced_files, &dirs, self.written_at)?;
         }
+        let (next, from) = self.inner.ids.commit_marks(&self.own_ids);
+        if Some(next) != self.state.stored_next_message_id {
+            self.put_meta(codec::META_NEXT_MESSAGE_ID, next)?;
+        }
+        if Some(from) != self.state.stored_uncommitted_from {
+            self.put_meta(codec::META_UNCOMMITTED_FROM, from)?;
+        }
+        self.marks = Some((next, from));
         if self.state.next_keyword_id != self.start_keyword_id {
             let v = u64::from(self.state.next_keyword_id);
             self.put_meta(codec::META_NEXT_KEYWORD_ID, v)?;
-        }
-        for d in std::mem::take(&mut self.sync_dirs) {
-            files::sync_dir(&d)?;
         }
         Ok(())
     }
@@ -806,6 +936,8 @@ impl<'a> Tx<'a> {
         for p in &self.remove_on_abort {
             let _ = fs::remove_file(p);
         }
+        // Only now that the files are gone (see the `ids` module).
+        self.inner.ids.release(&self.own_ids);
         self.txn.abort();
     }
 }
@@ -903,7 +1035,7 @@ mod tests {
             fs::write(acc.message_file(gone.id), b"left").unwrap();
             acc.inner.write(|tx| tx.remove_file_after_commit(gone.id.0).map(|_| ())).unwrap();
             fs::write(acc.message_file(gone.id), b"left").unwrap();
-            let next = acc.inner.write.lock().unwrap().next_message_id;
+            let next = acc.inner.next_message_id();
             (d.id, next)
         };
         let uncommitted = path.join(files::message_path(next));

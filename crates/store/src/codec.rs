@@ -14,6 +14,9 @@ pub(crate) const DB_VERSION: u32 = 1;
 
 pub(crate) const META_VERSION: &[u8] = b"version";
 pub(crate) const META_NEXT_MESSAGE_ID: &[u8] = b"next_message_id";
+/// The smallest message id possibly not committed (see the `ids` module); absent in accounts
+/// written before ids were handed out at file creation, where it equals the next id.
+pub(crate) const META_UNCOMMITTED_FROM: &[u8] = b"uncommitted_from";
 pub(crate) const META_MODSEQ: &[u8] = b"modseq";
 pub(crate) const META_NEXT_MAILBOX_ID: &[u8] = b"next_mailbox_id";
 pub(crate) const META_NEXT_UIDVALIDITY: &[u8] = b"next_uidvalidity";

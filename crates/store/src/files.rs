@@ -3,7 +3,7 @@
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use crate::Error;
 
@@ -36,6 +36,80 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(Error::io(dir, "fsync directory"))
 }
 
+/// Whether [`FileSystemSync`] flushes with one `syncfs` (Linux) rather than an fsync per file.
+pub(crate) const SYNC_FILE_SYSTEM: bool = cfg!(target_os = "linux");
+
+/// Makes many written files (and the directory entries naming them) durable at once.
+///
+/// On Linux this is one `syncfs` of the account's file system, which writes back every dirty
+/// file and metadata block and flushes the disk cache once: for a batch of new files far
+/// cheaper than an fsync each, which costs a cache flush per file (measured on ext4: 32 files
+/// of 10 KB in 1.4 ms against 6.5 ms, also with the fsyncs issued in parallel). It also writes
+/// back other processes' data on that file system, so a mail store on a file system that others
+/// write much to pays for their writes too: worth it for the thousands of files of an import
+/// batch, not for the tens of a delivery batch (see the `deliver` module).
+///
+/// Write-back errors: `syncfs` reports an error that happened on the file system since the
+/// descriptor it is called on was opened or last reported one. The descriptor is opened with
+/// the account and kept, so no error is missed; and since one call reports an error only
+/// once, every error seen bumps a counter, and files written before it (their counter value
+/// is older) are not trusted to be on disk, whichever caller saw the error.
+#[derive(Debug)]
+pub(crate) struct FileSystemSync {
+    dir: PathBuf,
+    fd: File,
+    /// Write-back errors seen so far; the lock also orders `syncfs` calls with the count.
+    errors: Mutex<u64>,
+}
+
+impl FileSystemSync {
+    pub(crate) fn open(account_dir: &Path) -> Result<FileSystemSync, Error> {
+        let fd = File::open(account_dir).map_err(Error::io(account_dir, "open directory"))?;
+        Ok(FileSystemSync { dir: account_dir.to_path_buf(), fd, errors: Mutex::new(0) })
+    }
+
+    /// The write-back error count now, to remember with a file being written.
+    pub(crate) fn epoch(&self) -> u64 {
+        *self.errors.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Makes `files` (all written when the error count was `written_at` or later) and the
+    /// entries in `dirs` durable. Without `syncfs`, fsyncs each.
+    pub(crate) fn sync(
+        &self,
+        files: &[PathBuf],
+        dirs: &[PathBuf],
+        written_at: u64,
+    ) -> Result<(), Error> {
+        if !SYNC_FILE_SYSTEM {
+            for f in files {
+                File::open(f).and_then(|f| f.sync_all()).map_err(Error::io(f, "fsync file"))?;
+            }
+            return dirs.iter().try_for_each(|d| sync_dir(d));
+        }
+        let mut errors = self.errors.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Err(e) = syncfs(&self.fd) {
+            *errors += 1;
+            return Err(Error::io(&self.dir, "syncfs")(e));
+        }
+        if *errors > written_at {
+            let e = io::Error::other("a write-back error was reported after the file was written");
+            return Err(Error::io(&self.dir, "syncfs")(e));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn syncfs(fd: &File) -> io::Result<()> {
+    rustix::fs::syncfs(fd).map_err(io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn syncfs(_: &File) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
 /// Creates `dir` (and parents) if missing; returns whether it had to be created, in which case
 /// its parent must be fsynced for the new name to be durable.
 pub(crate) fn ensure_dir(dir: &Path) -> Result<bool, Error> {
@@ -48,15 +122,6 @@ pub(crate) fn ensure_dir(dir: &Path) -> Result<bool, Error> {
         }
         Err(e) => Err(Error::io(dir, "create directory")(e)),
     }
-}
-
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-static PID: std::sync::LazyLock<u32> = std::sync::LazyLock::new(std::process::id);
-
-/// A fresh name in `tmp/`, unique within this process (and across processes by pid).
-pub(crate) fn tmp_name(tmp_dir: &Path) -> PathBuf {
-    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    tmp_dir.join(format!("{}.{}", *PID, n))
 }
 
 /// Reads a stored message: the prefix kept in the database followed by the message file.
@@ -134,6 +199,24 @@ mod tests {
         assert_eq!(parse_message_rel("0", "4096"), None);
         assert_eq!(parse_message_rel("0", "01"), None);
         assert_eq!(parse_message_rel("0", "x"), None);
+    }
+
+    #[test]
+    fn sync_distrusts_files_written_before_a_write_back_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        fs::write(&f, b"data").unwrap();
+        let s = FileSystemSync::open(dir.path()).unwrap();
+        let before = s.epoch();
+        s.sync(std::slice::from_ref(&f), &[dir.path().to_path_buf()], before).unwrap();
+        // Another caller's syncfs reported (and so consumed) an error meanwhile.
+        *s.errors.lock().unwrap() += 1;
+        if SYNC_FILE_SYSTEM {
+            let e = s.sync(std::slice::from_ref(&f), &[], before).unwrap_err();
+            assert!(e.to_string().contains("write-back error"), "{e}");
+        }
+        // Files written after the error are fine.
+        s.sync(std::slice::from_ref(&f), &[], s.epoch()).unwrap();
     }
 
     #[test]

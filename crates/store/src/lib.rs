@@ -7,7 +7,7 @@
 //! ```text
 //! <data-dir>/accounts/<name>/data.mdb      LMDB: mailboxes, message records and states, indexes
 //! <data-dir>/accounts/<name>/msg/<id/4096>/<id>   message files, at most 4096 per directory
-//! <data-dir>/accounts/<name>/tmp/          messages being written (same file system)
+//! <data-dir>/accounts/<name>/tmp/          unused; files earlier versions left are removed
 //! <data-dir>/accounts/<name>/account.lock  held by the one process that writes the account
 //! ```
 //!
@@ -30,10 +30,13 @@
 //!
 //! # Durability
 //!
-//! [`Account::deliver`] returns only when the message is on disk: the file is written to
-//! `tmp/` and fsynced, renamed into `msg/`, the directory fsynced, and then the LMDB
-//! transaction committed. Concurrent deliveries share one transaction (group commit). After a
-//! crash nothing half-written is visible, and opening the account removes what the crash left.
+//! [`Account::deliver`] returns only when the message is on disk: the file is written in
+//! place under its message id (handed out when the file is created) and fsynced, its
+//! directory fsynced, and then the LMDB transaction committed. Concurrent deliveries share one
+//! transaction and its flushes (group commit). After a crash nothing half-written is visible:
+//! every commit records the smallest id that may not be committed yet, so files of
+//! interrupted writes are told apart from missing messages, and opening the account removes
+//! them.
 //!
 //! # Example
 //!
@@ -82,6 +85,7 @@ pub mod export;
 mod files;
 #[doc(hidden)]
 pub mod fuzzing;
+mod ids;
 pub mod import;
 mod mailbox;
 mod maildir;

@@ -120,6 +120,16 @@ pub fn verify_account(
             .unwrap_or(0))
     };
     let next_message_id = meta(codec::META_NEXT_MESSAGE_ID)?.max(1);
+    // Files at or above this id without a message are from writes that did not commit.
+    let uncommitted_from = match db
+        .meta
+        .get(&txn, codec::META_UNCOMMITTED_FROM)
+        .map_err(inner.db_err("read meta"))?
+        .and_then(codec::read_u64_be)
+    {
+        Some(v) => v.min(next_message_id),
+        None => next_message_id,
+    };
     let account_modseq = meta(codec::META_MODSEQ)?;
     let account_size = meta(codec::META_SIZE)?;
     let next_keyword_id = meta(codec::META_NEXT_KEYWORD_ID)?;
@@ -302,7 +312,7 @@ pub fn verify_account(
                     Some(id) if pending.contains(&id) => report.leftovers.push(format!(
                         "{name}: message file {id}: removal committed, not yet done"
                     )),
-                    Some(id) if id >= next_message_id => report.leftovers.push(format!(
+                    Some(id) if id >= uncommitted_from => report.leftovers.push(format!(
                         "{name}: message file {id}: from a delivery that did not commit"
                     )),
                     _ => unknown.push((e.path(), "file without message".into())),
