@@ -2,8 +2,10 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 
@@ -20,6 +22,9 @@ pub const MAX_LABEL_LENGTH: usize = 63;
 /// and underscores, so service names such as `_dmarc.example.com` and `s1._domainkey.example.com`
 /// are domains too. Equality, ordering and hashing use the ASCII form.
 ///
+/// Both forms live in one shared allocation (the Unicode form only if it differs), so a clone
+/// costs a reference count, not a copy.
+///
 /// ```
 /// let d = dns::Domain::parse("Bücher.Example.")?;
 /// assert_eq!(d.ascii(), "xn--bcher-kva.example");
@@ -27,11 +32,38 @@ pub const MAX_LABEL_LENGTH: usize = 63;
 /// assert_eq!(d.to_string(), "bücher.example");
 /// # Ok::<(), dns::DomainError>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone)]
 pub struct Domain {
-    ascii: Box<str>,
-    // Equal to `ascii` for names without A-labels; kept separately so Display needs no work.
-    unicode: Box<str>,
+    /// The ASCII form, followed by the Unicode form if that differs (names with A-labels).
+    text: Arc<str>,
+    /// The length of the ASCII form in `text`.
+    ascii_len: usize,
+}
+
+impl PartialEq for Domain {
+    fn eq(&self, other: &Domain) -> bool {
+        self.ascii() == other.ascii()
+    }
+}
+
+impl Eq for Domain {}
+
+impl Hash for Domain {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.ascii().hash(state);
+    }
+}
+
+impl PartialOrd for Domain {
+    fn partial_cmp(&self, other: &Domain) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Domain {
+    fn cmp(&self, other: &Domain) -> std::cmp::Ordering {
+        self.ascii().cmp(other.ascii())
+    }
 }
 
 /// Why a string is not a valid domain.
@@ -86,6 +118,50 @@ impl Domain {
     /// Parses a name in Unicode or ASCII form. Case is folded, one trailing dot (the root) is
     /// removed, and IDNA (UTS #46 nontransitional processing) maps Unicode to A-labels.
     pub fn parse(name: &str) -> Result<Domain, DomainError> {
+        match Domain::parse_host_name(name) {
+            Some(domain) => Ok(domain),
+            None => Domain::parse_any(name),
+        }
+    }
+
+    /// The common case of [`Domain::parse`] done in one pass and one allocation: an ASCII
+    /// name whose labels are letters, digits, `-` and `_` within the length limits, with no
+    /// A-label (`xn--`), so its Unicode form is its ASCII form. `None` for any other name,
+    /// valid or not, which [`Domain::parse_any`] then handles (the fuzz target `dns_domain`
+    /// checks the two agree).
+    fn parse_host_name(name: &str) -> Option<Domain> {
+        let trimmed = name.strip_suffix('.').unwrap_or(name);
+        let bytes = trimmed.as_bytes();
+        if bytes.is_empty() || bytes.len() > MAX_NAME_LENGTH {
+            return None;
+        }
+        let plain_label = |label: &[u8]| {
+            !label.is_empty()
+                && label.len() <= MAX_LABEL_LENGTH
+                && !label.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"xn--"))
+        };
+        let mut label_start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'.' {
+                if !plain_label(&bytes[label_start..i]) {
+                    return None;
+                }
+                label_start = i + 1;
+            } else if !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                return None;
+            }
+        }
+        if !plain_label(&bytes[label_start..]) {
+            return None;
+        }
+        let mut text: Arc<str> = Arc::from(trimmed);
+        // A new Arc is not shared, so this always lowercases in place.
+        Arc::get_mut(&mut text)?.make_ascii_lowercase();
+        Some(Domain { ascii_len: text.len(), text })
+    }
+
+    /// [`Domain::parse`] for any name: Unicode, A-labels, and the errors.
+    pub(crate) fn parse_any(name: &str) -> Result<Domain, DomainError> {
         let trimmed = name.strip_suffix('.').unwrap_or(name);
         if trimmed.is_empty() {
             return Err(DomainError::Empty);
@@ -130,11 +206,24 @@ impl Domain {
             if result.is_err() || round_trip.ok().as_deref() != Some(&*ascii) {
                 return Err(DomainError::Idna { name: name.to_string() });
             }
-            unicode.into_owned().into_boxed_str()
+            Some(unicode)
         } else {
-            ascii.clone().into_owned().into_boxed_str()
+            None
         };
-        Ok(Domain { ascii: ascii.into_owned().into_boxed_str(), unicode })
+        Ok(Domain::from_forms(&ascii, unicode.as_deref().unwrap_or(&ascii)))
+    }
+
+    /// A domain from its two forms, which are known to be valid and to belong together.
+    fn from_forms(ascii: &str, unicode: &str) -> Domain {
+        let text: Arc<str> = if ascii == unicode {
+            Arc::from(ascii)
+        } else {
+            let mut both = String::with_capacity(ascii.len() + unicode.len());
+            both.push_str(ascii);
+            both.push_str(unicode);
+            Arc::from(both)
+        };
+        Domain { text, ascii_len: ascii.len() }
     }
 
     /// Parses a DNS name whose labels may also hold printable ASCII characters other than
@@ -163,8 +252,8 @@ impl Domain {
             return strict;
         }
         check_name(name, trimmed, |c| (' '..='~').contains(&c) && c != '.')?;
-        let ascii: Box<str> = trimmed.to_ascii_lowercase().into_boxed_str();
-        Ok(Domain { unicode: ascii.clone(), ascii })
+        let ascii = trimmed.to_ascii_lowercase();
+        Ok(Domain::from_forms(&ascii, &ascii))
     }
 
     /// The name for a reverse (PTR) lookup of `ip`: `4.3.2.1.in-addr.arpa` for `1.2.3.4`, or the
@@ -175,49 +264,54 @@ impl Domain {
             IpAddr::V6(_) => "ip6.arpa",
         };
         let name = format!("{}.{zone}", reversed_ip_labels(ip));
-        Domain { unicode: name.clone().into_boxed_str(), ascii: name.into_boxed_str() }
+        Domain { ascii_len: name.len(), text: Arc::from(name) }
     }
 
     /// The ASCII form with A-labels (`xn--...`), as used on the wire and in most headers.
     pub fn ascii(&self) -> &str {
-        &self.ascii
+        // The ASCII form ends at a character boundary: it is ASCII.
+        self.text.get(..self.ascii_len).unwrap_or_default()
     }
 
     /// The Unicode form with U-labels, as shown to people.
     pub fn unicode(&self) -> &str {
-        &self.unicode
+        match self.text.get(self.ascii_len..) {
+            Some(unicode) if !unicode.is_empty() => unicode,
+            _ => &self.text,
+        }
     }
 
     /// Whether the name has internationalized labels, i.e. its Unicode and ASCII forms differ.
     pub fn is_internationalized(&self) -> bool {
-        self.ascii != self.unicode
+        self.text.len() != self.ascii_len
     }
 
     /// The ASCII labels from left to right.
     pub fn labels(&self) -> impl DoubleEndedIterator<Item = &str> {
-        self.ascii.split('.')
+        self.ascii().split('.')
     }
 
     /// The name with its leftmost label removed, or `None` for a single-label name.
     pub fn parent(&self) -> Option<Domain> {
-        let (_, ascii) = self.ascii.split_once('.')?;
-        let unicode = self.unicode.split_once('.').map_or(ascii, |(_, rest)| rest);
-        Some(Domain { ascii: ascii.into(), unicode: unicode.into() })
+        let (_, ascii) = self.ascii().split_once('.')?;
+        let unicode = self.unicode().split_once('.').map_or(ascii, |(_, rest)| rest);
+        Some(Domain::from_forms(ascii, unicode))
     }
 
     /// Whether `self` equals `other` or lies below it: `a.b.example` is within `example`, but
     /// `notexample` is not.
     pub fn is_within(&self, other: &Domain) -> bool {
-        self.ascii == other.ascii
-            || (self.ascii.len() > other.ascii.len()
-                && self.ascii.ends_with(&*other.ascii)
-                && self.ascii.as_bytes()[self.ascii.len() - other.ascii.len() - 1] == b'.')
+        let (ascii, other) = (self.ascii(), other.ascii());
+        ascii == other
+            || (ascii.len() > other.len()
+                && ascii.ends_with(other)
+                && ascii.as_bytes()[ascii.len() - other.len() - 1] == b'.')
     }
 
     /// A name with `prefix` (one or more labels, such as `_dmarc` or `sel._domainkey`) put in
     /// front of this one.
     pub fn with_prefix(&self, prefix: &str) -> Result<Domain, DomainError> {
-        Domain::parse(&format!("{prefix}.{}", self.ascii))
+        Domain::parse(&format!("{prefix}.{}", self.ascii()))
     }
 }
 
@@ -282,16 +376,16 @@ fn check_name(
 impl fmt::Display for Domain {
     /// Writes the Unicode form.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.unicode)
+        f.write_str(self.unicode())
     }
 }
 
 impl fmt::Debug for Domain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_internationalized() {
-            write!(f, "Domain({:?} / {:?})", self.unicode, self.ascii)
+            write!(f, "Domain({:?} / {:?})", self.unicode(), self.ascii())
         } else {
-            write!(f, "Domain({:?})", self.ascii)
+            write!(f, "Domain({:?})", self.ascii())
         }
     }
 }
@@ -328,6 +422,66 @@ mod tests {
         assert_eq!(d.unicode(), "mail.example.com");
         assert!(!d.is_internationalized());
         assert_eq!(d, parse("mail.example.com"));
+    }
+
+    #[test]
+    fn plain_host_names_take_the_fast_path_with_the_same_result() {
+        let long_label = format!("{}.com", "a".repeat(63));
+        let too_long_label = format!("{}.com", "a".repeat(64));
+        let just_fits = format!("{}.{}", vec!["a".repeat(63); 3].join("."), "b".repeat(61));
+        let too_long = format!("{just_fits}b");
+        let fast = [
+            "Mail.Example.COM.",
+            "s1._domainkey.example.org",
+            "a-b.c_d.e",
+            "x",
+            "a.",
+            "xn-.example",
+            "xnx--a.example",
+            "a.xn",
+            &long_label,
+            &just_fits,
+        ];
+        for name in fast {
+            assert!(Domain::parse_host_name(name).is_some(), "{name}");
+            crate::fuzzing::domain_parse(name);
+        }
+        let general = [
+            "",
+            ".",
+            "..",
+            "a..b",
+            ".a",
+            "a.b..",
+            "xn--bcher-kva.example",
+            "XN--BCHER-KVA.example",
+            "sub.Xn--bcher-kva.example",
+            "xn--zz.example",
+            "bücher.example",
+            "exa mple.com",
+            "a.b@c",
+            &too_long_label,
+            &too_long,
+        ];
+        for name in general {
+            assert!(Domain::parse_host_name(name).is_none(), "{name}");
+            crate::fuzzing::domain_parse(name);
+        }
+    }
+
+    #[test]
+    fn equality_ordering_and_hashing_use_the_ascii_form() {
+        use std::collections::HashSet;
+        let (idn, ascii) = (parse("Bücher.example"), parse("xn--bcher-kva.example"));
+        assert_eq!(idn, ascii);
+        assert_eq!(idn.cmp(&ascii), std::cmp::Ordering::Equal);
+        assert_eq!(HashSet::from([idn.clone(), ascii]).len(), 1);
+        assert!(parse("a.example") < parse("b.example"));
+        // A clone shares the text and keeps both forms.
+        let clone = idn.clone();
+        assert_eq!((clone.ascii(), clone.unicode()), ("xn--bcher-kva.example", "bücher.example"));
+        assert_eq!(format!("{clone:?}"), "Domain(\"bücher.example\" / \"xn--bcher-kva.example\")");
+        assert_eq!(format!("{:?}", parse("a.example")), "Domain(\"a.example\")");
     }
 
     #[test]

@@ -44,6 +44,8 @@
 #![warn(missing_docs)]
 
 mod domain;
+#[doc(hidden)]
+pub mod fuzzing;
 mod hickory;
 mod mock;
 mod resolver;
