@@ -471,46 +471,36 @@ pub(crate) fn header_hash_input(
     signature_field: &[u8],
 ) -> Vec<u8> {
     let fields = header.fields();
-    // A cheap key per field name; the field being verified never matches.
-    let names: Vec<(u64, &str)> = fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let name = f.name();
-            (if Some(i) == exclude { NO_KEY } else { name_key(name) }, name)
-        })
-        .collect();
+    // A cheap key per field name, on the stack for a usual header; the field being verified
+    // never matches, nor does a field once a name has taken it.
+    let mut small = [NO_KEY; 64];
+    let mut large = Vec::new();
+    let keys: &mut [u64] = match small.get_mut(..fields.len()) {
+        Some(keys) => keys,
+        None => {
+            large.resize(fields.len(), NO_KEY);
+            &mut large
+        }
+    };
+    for (i, (key, field)) in keys.iter_mut().zip(fields).enumerate() {
+        if Some(i) != exclude {
+            *key = name_key(field.name());
+        }
+    }
     let mut out = Vec::with_capacity(header.raw().len() + signature_field.len() + 2);
-    // Per name (compared case-insensitively): how many instances were used from the bottom.
-    let mut used: Vec<(u64, &str, usize)> = Vec::with_capacity(signed.len());
     for name in signed.iter() {
         let key = name_key(name);
         // Keys decide for names of up to 7 bytes; longer ones are compared in full.
         let short = name.len() <= 7;
-        let u = match used
-            .iter()
-            .position(|(k, n, _)| *k == key && (short || n.eq_ignore_ascii_case(name)))
-        {
-            Some(u) => u,
-            None => {
-                used.push((key, name, 0));
-                used.len() - 1
-            }
-        };
-        let mut skip = used[u].2;
-        used[u].2 += 1;
-        let mut i = fields.len();
-        while i > 0 {
-            i -= 1;
-            if names[i].0 == key && (short || names[i].1.eq_ignore_ascii_case(name)) {
-                if skip == 0 {
-                    header_into(canon, fields[i].raw(), true, &mut out);
-                    break;
-                }
-                skip -= 1;
-            }
-        }
+        // Each name takes the bottom-most instance not taken yet: the next from the bottom.
         // A name without (another) instance contributes nothing: it signs absence.
+        let found = (0..keys.len())
+            .rev()
+            .find(|&i| keys[i] == key && (short || fields[i].name().eq_ignore_ascii_case(name)));
+        if let Some(i) = found {
+            keys[i] = NO_KEY;
+            header_into(canon, fields[i].raw(), true, &mut out);
+        }
     }
     header_into(canon, signature_field, false, &mut out);
     out
@@ -523,12 +513,15 @@ const NO_KEY: u64 = u64::MAX;
 /// equal ignoring ASCII case, and for names of up to 7 bytes only then. Header field names
 /// are printable ASCII, so no key is [`NO_KEY`].
 fn name_key(name: &str) -> u64 {
-    let mut bytes = [0u8; 8];
-    let n = name.len().min(7);
-    bytes[..n].copy_from_slice(&name.as_bytes()[..n]);
-    bytes[7] = name.len().min(255) as u8;
-    crate::swar::to_ascii_lowercase(u64::from_le_bytes(bytes) & 0x00ff_ffff_ffff_ffff)
-        | (u64::from(bytes[7]) << 56)
+    // Built in a register: bytes copied into a stack array and read back as one word would
+    // stall on store forwarding, once per name.
+    let bytes = name.as_bytes();
+    let head = match bytes.first_chunk::<8>() {
+        Some(word) => u64::from_le_bytes(*word),
+        None => bytes.iter().rev().fold(0u64, |w, &b| (w << 8) | u64::from(b)),
+    };
+    crate::swar::to_ascii_lowercase(head & 0x00ff_ffff_ffff_ffff)
+        | ((name.len().min(255) as u64) << 56)
 }
 
 /// A key record found in DNS.
@@ -652,4 +645,69 @@ async fn find_key(
 
 pub(crate) fn unix_seconds(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`header_hash_input`] the obvious way: the n-th occurrence of a name in `h=` takes the
+    /// n-th instance from the bottom, comparing names in full.
+    fn reference(
+        header: &Header<'_>,
+        signed: &SignedHeaders,
+        exclude: Option<usize>,
+        signature_field: &[u8],
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        let names: Vec<&str> = signed.iter().collect();
+        for (j, name) in names.iter().enumerate() {
+            let skip = names[..j].iter().filter(|n| n.eq_ignore_ascii_case(name)).count();
+            let instance = (0..header.len())
+                .rev()
+                .filter(|&i| {
+                    Some(i) != exclude && header.fields()[i].name().eq_ignore_ascii_case(name)
+                })
+                .nth(skip);
+            if let Some(i) = instance {
+                out.extend(crate::canonicalize_header(Canon::Relaxed, header.fields()[i].raw()));
+            }
+        }
+        header_into(Canon::Relaxed, signature_field, false, &mut out);
+        out
+    }
+
+    #[test]
+    fn header_hash_input_matches_the_reference() {
+        // Names that share their first 7 bytes, differ in case, or are 7 and 8 bytes long.
+        const NAMES: [&str; 8] =
+            ["From", "FROM", "to", "X-Long-A", "X-Long-B", "X-Longer", "Subject", "Subjects"];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        for _ in 0..5_000 {
+            let mut message = String::new();
+            for k in 0..next(90) {
+                message.push_str(&format!("{}: v{k}\r\n", NAMES[next(NAMES.len())]));
+            }
+            message.push_str("\r\n");
+            let header = Header::parse(message.as_bytes());
+            let h: Vec<&str> = (0..1 + next(12)).map(|_| NAMES[next(NAMES.len())]).collect();
+            let signed = SignedHeaders::new(&h).unwrap_or_default();
+            let exclude = (!header.is_empty()).then(|| next(header.len()));
+            let sig = b"DKIM-Signature: v=1; b=\r\n";
+            assert_eq!(
+                header_hash_input(&header, Canon::Relaxed, &signed, exclude, sig),
+                reference(&header, &signed, exclude, sig),
+                "{message:?} {h:?} {exclude:?}"
+            );
+        }
+        assert_ne!(name_key("Subject"), name_key("Subjects"));
+        assert_eq!(name_key("X-Long-A"), name_key("x-long-b"));
+        assert_eq!(name_key("mime-version"), name_key("MIME-Version"));
+    }
 }
