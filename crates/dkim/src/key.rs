@@ -186,34 +186,14 @@ impl PublicKey {
     /// everyone publish) or a bare PKCS#1 RSAPublicKey (as some publish); for Ed25519 the raw 32
     /// bytes (RFC 8463 §4.2) or, leniently, a SubjectPublicKeyInfo holding them.
     pub fn from_record_data(key_type: KeyType, data: &[u8]) -> Result<PublicKey, KeyError> {
-        match key_type {
-            KeyType::Rsa => {
-                let pkcs1 = spki_key(data, OID_RSA_ENCRYPTION).unwrap_or(data);
-                let bad = |reason| KeyError::PublicKey { key_type: "rsa", reason };
-                let (seq, rest) = der::read(pkcs1, der::SEQUENCE)
-                    .ok_or(bad("not a SubjectPublicKeyInfo or RSAPublicKey"))?;
-                if !rest.is_empty() {
-                    return Err(bad("trailing data after the key"));
-                }
-                let (n, seq) = der::read(seq, der::INTEGER).ok_or(bad("missing modulus"))?;
-                let (e, seq) = der::read(seq, der::INTEGER).ok_or(bad("missing exponent"))?;
-                if !seq.is_empty() {
-                    return Err(bad("trailing data in RSAPublicKey"));
-                }
-                let (n, e) = (strip_zeros(n), strip_zeros(e));
-                if n.is_empty() || e.is_empty() {
-                    return Err(bad("zero modulus or exponent"));
-                }
-                Ok(PublicKey::Rsa { n: n.to_vec(), e: e.to_vec() })
-            }
-            KeyType::Ed25519 => {
-                let raw = spki_key(data, OID_ED25519).unwrap_or(data);
-                let key: [u8; 32] = raw.try_into().map_err(|_| KeyError::PublicKey {
-                    key_type: "ed25519",
-                    reason: "not 32 bytes",
-                })?;
-                Ok(PublicKey::Ed25519(key))
-            }
+        KeyRef::from_record_data(key_type, data).map(KeyRef::to_owned)
+    }
+
+    /// The key borrowed.
+    pub(crate) fn as_ref(&self) -> KeyRef<'_> {
+        match self {
+            PublicKey::Rsa { n, e } => KeyRef::Rsa { n, e },
+            PublicKey::Ed25519(k) => KeyRef::Ed25519(k),
         }
     }
 
@@ -227,12 +207,7 @@ impl PublicKey {
 
     /// The key size in bits: the modulus length for RSA, 256 for Ed25519.
     pub fn bits(&self) -> usize {
-        match self {
-            PublicKey::Rsa { n, .. } => {
-                n.first().map_or(0, |&b| (n.len() - 1) * 8 + (8 - b.leading_zeros() as usize))
-            }
-            PublicKey::Ed25519(_) => 256,
-        }
+        self.as_ref().bits()
     }
 
     /// The `p=` data to publish: SubjectPublicKeyInfo DER for RSA, the raw key for Ed25519.
@@ -252,16 +227,96 @@ impl PublicKey {
         }
     }
 
+    /// Verifies a signature over canonicalized header data with ring; see [`KeyRef::verify`].
+    #[cfg(test)]
+    pub(crate) fn verify(&self, algorithm: Algorithm, data: &[u8], sig: &[u8]) -> bool {
+        self.as_ref().verify(algorithm, data, sig)
+    }
+}
+
+/// A public key borrowed from where it was decoded (a key record's `p=` data, or a
+/// [`PublicKey`]): verifying with a key record does not copy the key out of it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyRef<'a> {
+    /// Modulus and public exponent, big-endian without leading zeros, neither empty.
+    Rsa {
+        n: &'a [u8],
+        e: &'a [u8],
+    },
+    Ed25519(&'a [u8; 32]),
+}
+
+impl<'a> KeyRef<'a> {
+    /// See [`PublicKey::from_record_data`].
+    pub(crate) fn from_record_data(
+        key_type: KeyType,
+        data: &'a [u8],
+    ) -> Result<KeyRef<'a>, KeyError> {
+        match key_type {
+            KeyType::Rsa => {
+                let pkcs1 = spki_key(data, OID_RSA_ENCRYPTION).unwrap_or(data);
+                let bad = |reason| KeyError::PublicKey { key_type: "rsa", reason };
+                let (seq, rest) = der::read(pkcs1, der::SEQUENCE)
+                    .ok_or(bad("not a SubjectPublicKeyInfo or RSAPublicKey"))?;
+                if !rest.is_empty() {
+                    return Err(bad("trailing data after the key"));
+                }
+                let (n, seq) = der::read(seq, der::INTEGER).ok_or(bad("missing modulus"))?;
+                let (e, seq) = der::read(seq, der::INTEGER).ok_or(bad("missing exponent"))?;
+                if !seq.is_empty() {
+                    return Err(bad("trailing data in RSAPublicKey"));
+                }
+                let (n, e) = (strip_zeros(n), strip_zeros(e));
+                if n.is_empty() || e.is_empty() {
+                    return Err(bad("zero modulus or exponent"));
+                }
+                Ok(KeyRef::Rsa { n, e })
+            }
+            KeyType::Ed25519 => {
+                let raw = spki_key(data, OID_ED25519).unwrap_or(data);
+                let key: &[u8; 32] = raw.try_into().map_err(|_| KeyError::PublicKey {
+                    key_type: "ed25519",
+                    reason: "not 32 bytes",
+                })?;
+                Ok(KeyRef::Ed25519(key))
+            }
+        }
+    }
+
+    pub(crate) fn to_owned(self) -> PublicKey {
+        match self {
+            KeyRef::Rsa { n, e } => PublicKey::Rsa { n: n.to_vec(), e: e.to_vec() },
+            KeyRef::Ed25519(k) => PublicKey::Ed25519(*k),
+        }
+    }
+
+    pub(crate) fn key_type(self) -> KeyType {
+        match self {
+            KeyRef::Rsa { .. } => KeyType::Rsa,
+            KeyRef::Ed25519(_) => KeyType::Ed25519,
+        }
+    }
+
+    /// See [`PublicKey::bits`].
+    pub(crate) fn bits(self) -> usize {
+        match self {
+            KeyRef::Rsa { n, .. } => {
+                n.first().map_or(0, |&b| (n.len() - 1) * 8 + (8 - b.leading_zeros() as usize))
+            }
+            KeyRef::Ed25519(_) => 256,
+        }
+    }
+
     /// Verifies a signature over canonicalized header data with ring. RSA keys of 1024 to
     /// 8192 bits are accepted here; callers reject smaller keys first (RFC 8301 §3.2).
-    pub(crate) fn verify(&self, algorithm: Algorithm, data: &[u8], sig: &[u8]) -> bool {
+    pub(crate) fn verify(self, algorithm: Algorithm, data: &[u8], sig: &[u8]) -> bool {
         match (self, algorithm) {
-            (PublicKey::Rsa { n, e }, Algorithm::RsaSha256) => {
+            (KeyRef::Rsa { n, e }, Algorithm::RsaSha256) => {
                 signature::RsaPublicKeyComponents { n, e }
                     .verify(&signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY, data, sig)
                     .is_ok()
             }
-            (PublicKey::Ed25519(k), Algorithm::Ed25519Sha256) => {
+            (KeyRef::Ed25519(k), Algorithm::Ed25519Sha256) => {
                 let digest = ring::digest::digest(&ring::digest::SHA256, data);
                 signature::UnparsedPublicKey::new(&signature::ED25519, k)
                     .verify(digest.as_ref(), sig)

@@ -5,7 +5,7 @@ use std::fmt;
 use base64::Engine;
 
 use crate::error::{KeyError, ParseError, TagProblem};
-use crate::key::PublicKey;
+use crate::key::{KeyRef, PublicKey};
 use crate::signature::{KeyType, base64_value};
 use crate::tags::{parse_tag_list, split_colon_list, trim_fws};
 
@@ -125,10 +125,15 @@ impl Record {
 
     /// The public key decoded for the record's key type.
     pub fn public_key(&self) -> Result<PublicKey, KeyError> {
+        self.key_ref().map(KeyRef::to_owned)
+    }
+
+    /// The public key decoded in place, borrowing from `p=`.
+    pub(crate) fn key_ref(&self) -> Result<KeyRef<'_>, KeyError> {
         let key_type = self
             .known_key_type()
             .ok_or(KeyError::PublicKey { key_type: "unknown", reason: "key type not supported" })?;
-        PublicKey::from_record_data(key_type, &self.public_key_data)
+        KeyRef::from_record_data(key_type, &self.public_key_data)
     }
 
     /// Whether `p=` is empty: the key was revoked (RFC 6376 §3.6.1).

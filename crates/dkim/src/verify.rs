@@ -406,15 +406,12 @@ fn check_with_key(
     {
         return perm(Reason::StrictIdentity { identity: identity.domain.clone() });
     }
-    let decoded;
+    // Without a cache the key is read where it lies in the record, not copied out.
     let key = match cached_key {
-        Some(Ok(k)) => k,
+        Some(Ok(k)) => k.as_ref(),
         Some(Err(e)) => return perm(Reason::KeyData(e.clone())),
-        None => match record.public_key() {
-            Ok(k) => {
-                decoded = k;
-                &decoded
-            }
+        None => match record.key_ref() {
+            Ok(k) => k,
             Err(e) => return perm(Reason::KeyData(e)),
         },
     };
