@@ -126,13 +126,17 @@ pub struct Verification<'m> {
     bodies: Vec<BodyHash>,
 }
 
+// One per DKIM-Signature field, made once: a pending signature kept inline saves a heap
+// allocation per verification, and the size matters little in so short a list.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Candidate<'m> {
     /// Decided without the key (syntax error, expired, ...).
     Done(Box<SignatureResult>),
-    /// Needs the key and body hash `body`.
+    /// Needs the key and body hash `body`; `lookup` is its key's index among those looked up.
     Pending {
-        sig: Box<Signature>,
+        sig: Signature,
+        lookup: Option<usize>,
         field: message::Field<'m>,
         field_index: usize,
         b_region: std::ops::Range<usize>,
@@ -192,7 +196,7 @@ impl<'m> Verification<'m> {
     /// Looks up the keys and checks every signature; one result per DKIM-Signature field, in
     /// message order.
     pub async fn finish(self, resolver: &dyn Resolver) -> Vec<SignatureResult> {
-        let Verification { header, ignore_test_mode, key_cache, signatures, bodies } = self;
+        let Verification { header, ignore_test_mode, key_cache, mut signatures, bodies } = self;
         let body_hashes: Vec<(ring::digest::Digest, u64)> = bodies
             .into_iter()
             .map(|mut b| {
@@ -200,47 +204,45 @@ impl<'m> Verification<'m> {
                 (b.sink.inner.finish(), b.sink.total)
             })
             .collect();
-        // Each distinct key (selector and domain) is looked up once: `lookup_of[i]` is the
-        // index in `lookups` of signature i's key.
-        let mut lookups: Vec<Result<Found, KeyLookupError>> = Vec::new();
-        let mut lookup_of: Vec<Option<usize>> = Vec::with_capacity(signatures.len());
-        for (i, candidate) in signatures.iter().enumerate() {
-            let Candidate::Pending { sig, .. } = candidate else {
-                lookup_of.push(None);
+        // Each distinct key (selector and domain) is looked up once. With each record, how
+        // many signatures use it: the last of them gets it without a copy.
+        let mut lookups: Vec<(Result<Found, KeyLookupError>, usize)> = Vec::new();
+        for i in 0..signatures.len() {
+            let (earlier, rest) = signatures.split_at_mut(i);
+            let Some(Candidate::Pending { sig, lookup, .. }) = rest.first_mut() else {
                 continue;
             };
-            let earlier = signatures[..i].iter().zip(&lookup_of).find_map(|(c, &k)| match c {
-                Candidate::Pending { sig: s, .. }
+            let shared = earlier.iter().find_map(|c| match c {
+                Candidate::Pending { sig: s, lookup: k, .. }
                     if s.selector == sig.selector && s.domain == sig.domain =>
                 {
-                    k
+                    *k
                 }
                 _ => None,
             });
-            let k = match earlier {
+            let k = match shared {
                 Some(k) => k,
                 None => {
                     let cache = key_cache.as_deref();
-                    lookups.push(find_key(resolver, &sig.selector, &sig.domain, cache).await);
+                    let found = find_key(resolver, &sig.selector, &sig.domain, cache).await;
+                    lookups.push((found, 0));
                     lookups.len() - 1
                 }
             };
-            lookup_of.push(Some(k));
-        }
-        // How many signatures still need each record: the last one gets it without a copy.
-        let mut uses = vec![0usize; lookups.len()];
-        for k in lookup_of.iter().flatten() {
-            uses[*k] += 1;
+            if let Some((_, uses)) = lookups.get_mut(k) {
+                *uses += 1;
+            }
+            *lookup = Some(k);
         }
         let mut results = Vec::with_capacity(signatures.len());
-        for (candidate, k) in signatures.into_iter().zip(lookup_of) {
-            let (sig, field, field_index, b_region, body) = match candidate {
+        for candidate in signatures {
+            let (sig, field, field_index, b_region, body, k) = match candidate {
                 Candidate::Done(r) => {
                     results.push(*r);
                     continue;
                 }
-                Candidate::Pending { sig, field, field_index, b_region, body } => {
-                    (sig, field, field_index, b_region, body)
+                Candidate::Pending { sig, field, field_index, b_region, body, lookup } => {
+                    (sig, field, field_index, b_region, body, lookup)
                 }
             };
             let mut result = SignatureResult {
@@ -254,8 +256,8 @@ impl<'m> Verification<'m> {
                 testing: false,
                 field_offset: field.offset(),
             };
-            let outcome = match k.map(|k| (k, &mut lookups[k])) {
-                Some((k, Ok(Found { lookup: found, cached }))) => {
+            let outcome = match k.and_then(|k| lookups.get_mut(k)) {
+                Some((Ok(Found { lookup: found, cached }), uses)) => {
                     result.record_authentic = found.authentic;
                     result.testing = found.record.testing();
                     let (hash, body_len) = &body_hashes[body];
@@ -264,15 +266,15 @@ impl<'m> Verification<'m> {
                     let key = cached.as_ref().map(|c| &c.key);
                     let outcome =
                         check_with_key(&sig, &found.record, key, &signed, hash.as_ref(), *body_len);
-                    uses[k] -= 1;
-                    result.record = Some(if uses[k] == 0 {
+                    *uses -= 1;
+                    result.record = Some(if *uses == 0 {
                         std::mem::replace(&mut found.record, Record::placeholder())
                     } else {
                         found.record.clone()
                     });
                     outcome
                 }
-                Some((_, Err(e))) => (e.status(), Some(e.reason())),
+                Some((Err(e), _)) => (e.status(), Some(e.reason())),
                 None => (Status::Temperror, None),
             };
             result.status = outcome.0;
@@ -281,7 +283,7 @@ impl<'m> Verification<'m> {
                 // RFC 6376 §3.6.1 t=y: treat as unsigned.
                 result.status = Status::None;
             }
-            result.signature = Some(*sig);
+            result.signature = Some(sig);
             debug!(
                 status = %result.status,
                 domain = ?result.domain.as_ref().map(|d| d.to_string()),
@@ -358,7 +360,7 @@ impl<'m> Verification<'m> {
                 self.bodies.len() - 1
             }
         };
-        Candidate::Pending { sig: Box::new(sig), field, field_index, b_region, body }
+        Candidate::Pending { sig, lookup: None, field, field_index, b_region, body }
     }
 }
 
