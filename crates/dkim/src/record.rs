@@ -7,7 +7,7 @@ use base64::Engine;
 use crate::error::{KeyError, ParseError, TagProblem};
 use crate::key::{KeyRef, PublicKey};
 use crate::signature::{KeyType, base64_value};
-use crate::tags::{parse_tag_list, split_colon_list, trim_fws};
+use crate::tags::{Tag, for_each_tag, split_colon_list, trim_fws};
 
 /// A DKIM key record.
 ///
@@ -50,12 +50,22 @@ pub struct Record {
 impl Record {
     /// Parses a key record (the TXT record's strings concatenated).
     pub fn parse(txt: &str) -> Result<Record, ParseError> {
-        let tags = parse_tag_list(txt.as_bytes())?;
-        let get = |name: &str| tags.iter().find(|t| t.name == name);
+        // The tags of RFC 6376 §3.6.1 by name, as they are found; others are ignored.
+        const NAMES: [&str; 7] = ["v", "h", "k", "n", "p", "s", "t"];
+        let mut known: [Option<Tag<'_>>; 7] = Default::default();
+        let mut first = None;
+        for_each_tag(txt.as_bytes(), |tag| {
+            first.get_or_insert(tag.name);
+            if let Some(k) = NAMES.iter().position(|&n| n == tag.name) {
+                known[k] = Some(tag);
+            }
+        })?;
+        let get =
+            |name: &str| NAMES.iter().position(|&n| n == name).and_then(|k| known[k].as_ref());
         let version = match get("v") {
             None => None,
             Some(v) => {
-                if tags.first().map(|t| t.name) != Some("v") {
+                if first != Some("v") {
                     return Err(invalid("v", TagProblem::VersionNotFirst));
                 }
                 if v.value != b"DKIM1" {

@@ -8,7 +8,7 @@ use base64::Engine;
 use dns::Domain;
 
 use crate::error::{ParseError, TagProblem};
-use crate::tags::{Tag, decode_base64, parse_tag_list, split_colon_list, trim_fws};
+use crate::tags::{Tag, decode_base64, for_each_tag, parse_tag_list, split_colon_list, trim_fws};
 
 /// The header field name, as DKIM signers write it.
 pub const HEADER_NAME: &str = "DKIM-Signature";
@@ -162,15 +162,14 @@ fn signature_tag_index(name: &str) -> Option<usize> {
 /// Parses and also returns where the `b=` value (with the whitespace around it) lies in
 /// `value`, for removing it before hashing (RFC 6376 §3.7).
 pub(crate) fn parse_with_b_region(value: &[u8]) -> Result<(Signature, Range<usize>), ParseError> {
-    let tags = parse_tag_list(value)?;
-    // The tags by name, in one pass (names are unique; unknown ones are ignored).
-    let mut known: [Option<&Tag<'_>>; 14] = [None; 14];
-    for tag in &tags {
-        if let Some(k) = signature_tag_index(tag.name) {
-            known[k] = Some(tag);
+    // The tags by name, as they are found (names are unique; unknown ones are ignored).
+    let mut known: [Option<Tag<'_>>; 14] = Default::default();
+    for_each_tag(value, |tag| {
+        if let Some(slot) = signature_tag_index(tag.name).and_then(|k| known.get_mut(k)) {
+            *slot = Some(tag);
         }
-    }
-    let get = |name: &str| signature_tag_index(name).and_then(|k| known[k]);
+    })?;
+    let get = |name: &str| signature_tag_index(name).and_then(|k| known[k].as_ref());
     let required = |name: &'static str| get(name).ok_or(ParseError::MissingTag { tag: name });
 
     let v = required("v")?;

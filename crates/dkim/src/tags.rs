@@ -39,11 +39,25 @@ pub(crate) struct Tag<'a> {
 /// below take a fraction of the instructions nom's generic combinators did (a differential
 /// test against that nom parser is in the tests).
 pub(crate) fn parse_tag_list(input: &[u8]) -> Result<Vec<Tag<'_>>, ParseError> {
-    let mut tags: Vec<Tag<'_>> = Vec::with_capacity(16);
+    let mut tags = Vec::with_capacity(16);
+    for_each_tag(input, |tag| tags.push(tag))?;
+    Ok(tags)
+}
+
+/// [`parse_tag_list`] handing each tag to `each` as it is found, so callers that look at a
+/// few known tags keep no list. After an error, the tags before it have been handed over.
+pub(crate) fn for_each_tag<'a>(
+    input: &'a [u8],
+    mut each: impl FnMut(Tag<'a>),
+) -> Result<(), ParseError> {
+    // The names seen, for refusing duplicates: on the stack for the usual dozen or so.
+    let mut seen: [&str; 24] = [""; 24];
+    let mut seen_more: Vec<&str> = Vec::new();
+    let mut count = 0;
     let mut p = 0;
     loop {
         p = fws_end(input, p);
-        if p == input.len() && !tags.is_empty() {
+        if p == input.len() && count > 0 {
             // Whitespace after a final ";": tolerated, as many signers emit it.
             break;
         }
@@ -70,10 +84,16 @@ pub(crate) fn parse_tag_list(input: &[u8]) -> Result<Vec<Tag<'_>>, ParseError> {
         p = fws_end(input, p);
         let region_end = p;
         // Compared byte by byte: names are short, a call to memcmp per pair costs more.
-        if tags.iter().any(|t| t.name.len() == name.len() && t.name.bytes().eq(name.bytes())) {
+        let same = |t: &&str| t.len() == name.len() && t.bytes().eq(name.bytes());
+        if seen[..count.min(seen.len())].iter().any(same) || seen_more.iter().any(same) {
             return Err(ParseError::DuplicateTag { tag: name.to_string() });
         }
-        tags.push(Tag { name, value, value_region: region_start..region_end });
+        match seen.get_mut(count) {
+            Some(slot) => *slot = name,
+            None => seen_more.push(name),
+        }
+        count += 1;
+        each(Tag { name, value, value_region: region_start..region_end });
         match input.get(p) {
             None => break,
             Some(b';') => p += 1,
@@ -88,7 +108,7 @@ pub(crate) fn parse_tag_list(input: &[u8]) -> Result<Vec<Tag<'_>>, ParseError> {
             break;
         }
     }
-    Ok(tags)
+    Ok(())
 }
 
 /// Decodes a base64 tag value (`b=`, `bh=`, `p=`; RFC 6376 §3.5, §3.6.1) with the folding
