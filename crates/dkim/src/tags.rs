@@ -265,6 +265,16 @@ fn is_valchar(b: u8) -> bool {
 /// are checked at a time while they are all VALCHAR: no byte below 0x21, `;` or DEL.
 fn valchar_run_end(input: &[u8], mut p: usize) -> usize {
     use crate::swar::{has_below, has_byte, word_at};
+    // Sixteen bytes at a time first, in a form the compiler makes vector instructions of.
+    while let Some(chunk) = input.get(p..p + 16).and_then(|c| <&[u8; 16]>::try_from(c).ok()) {
+        let stop = chunk
+            .iter()
+            .fold(0u8, |a, &b| a | u8::from(b < 0x21) | u8::from(b == b';') | u8::from(b == 0x7f));
+        if stop != 0 {
+            break;
+        }
+        p += 16;
+    }
     while let Some(w) = word_at(input, p) {
         if has_below(w, 0x21) | has_byte(w, b';') | has_byte(w, 0x7f) {
             break;
@@ -412,6 +422,28 @@ mod tests {
         fn tag_value(i: &[u8]) -> Res<'_, &[u8]> {
             recognize(opt((take_while1(is_valchar), many0_count((fws, take_while1(is_valchar))))))
                 .parse(i)
+        }
+    }
+
+    #[test]
+    fn long_values_match_the_nom_reference() {
+        // Runs long enough for the 16- and 8-byte steps, with a byte that ends or breaks the
+        // value at every position.
+        const FILL: &[u8] = b"AZaz09+/=:@~\xc3\xa9!";
+        for len in 0..70 {
+            for at in 0..=len {
+                for stop in [b';', b' ', b'\r', b'\n', b'\t', 0x7f, 0x00, 0x20, b'!'] {
+                    let mut input = b"v=1; b=".to_vec();
+                    input.extend((0..len).map(|i| FILL[(i * 7 + len) % FILL.len()]));
+                    input.insert(7 + at, stop);
+                    input.extend_from_slice(b"; x=y");
+                    assert_eq!(
+                        parse_tag_list(&input),
+                        reference::parse_tag_list(&input),
+                        "{input:?}"
+                    );
+                }
+            }
         }
     }
 
