@@ -1,5 +1,6 @@
 //! DKIM key records, published as DNS TXT at `selector._domainkey.domain` (RFC 6376 §3.6.1).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use base64::Engine;
@@ -29,22 +30,26 @@ use crate::tags::{Tag, for_each_tag, split_colon_list, trim_fws};
 /// assert_eq!(record.public_key().unwrap().bits(), 256);
 /// # Ok::<(), dkim::ParseError>(())
 /// ```
+///
+/// The names in it are [`Cow`]s: the ones this crate knows (`DKIM1`, `rsa`, `ed25519`,
+/// `sha256`, `sha1`, `*`, `email`, `y`, `s`) are static strings, so a usual record allocates
+/// no string per name; others are owned. Compare them as `&str` (`record.key_type == "rsa"`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     /// `v=`: `DKIM1` if present.
-    pub version: Option<String>,
+    pub version: Option<Cow<'static, str>>,
     /// `h=`: acceptable hash algorithms, lowercased; empty means all.
-    pub hashes: Vec<String>,
+    pub hashes: Vec<Cow<'static, str>>,
     /// `k=`: the key type, lowercased (`rsa` when absent).
-    pub key_type: String,
+    pub key_type: Cow<'static, str>,
     /// `n=`: notes for people.
     pub notes: Option<String>,
     /// `p=`: the public key data; empty means the key is revoked.
     pub public_key_data: Vec<u8>,
     /// `s=`: service types, lowercased (`*` when absent).
-    pub services: Vec<String>,
+    pub services: Vec<Cow<'static, str>>,
     /// `t=`: flags, lowercased: `y` testing, `s` strict identity.
-    pub flags: Vec<String>,
+    pub flags: Vec<Cow<'static, str>>,
 }
 
 impl Record {
@@ -74,11 +79,11 @@ impl Record {
                         TagProblem::Version { found: lossy(v.value), expected: "DKIM1" },
                     ));
                 }
-                Some("DKIM1".to_string())
+                Some(Cow::Borrowed("DKIM1"))
             }
         };
-        let list = |name: &str, default: &[&str]| match get(name) {
-            None => default.iter().map(|s| s.to_string()).collect(),
+        let list = |name: &str, default: &[&'static str]| match get(name) {
+            None => default.iter().map(|&s| Cow::Borrowed(s)).collect(),
             Some(t) => split_colon_list(t.value)
                 .filter(|v| !v.is_empty())
                 .map(lowercase)
@@ -89,7 +94,7 @@ impl Record {
         Ok(Record {
             version,
             hashes: list("h", &[]),
-            key_type: get("k").map_or("rsa".to_string(), |k| lowercase(trim_fws(k.value))),
+            key_type: get("k").map_or(Cow::Borrowed("rsa"), |k| lowercase(trim_fws(k.value))),
             notes: get("n").map(|n| lossy(n.value)),
             public_key_data,
             services: list("s", &["*"]),
@@ -116,7 +121,7 @@ impl Record {
         Record {
             version: None,
             hashes: Vec::new(),
-            key_type: String::new(),
+            key_type: Cow::Borrowed(""),
             notes: None,
             public_key_data: Vec::new(),
             services: Vec::new(),
@@ -126,7 +131,7 @@ impl Record {
 
     /// The key type, if it is one this crate knows.
     pub fn known_key_type(&self) -> Option<KeyType> {
-        match self.key_type.as_str() {
+        match &*self.key_type {
             "rsa" => Some(KeyType::Rsa),
             "ed25519" => Some(KeyType::Ed25519),
             _ => None,
@@ -206,9 +211,16 @@ fn invalid(tag: &'static str, problem: TagProblem) -> ParseError {
     ParseError::InvalidTag { tag, problem }
 }
 
-/// `b` as text (invalid UTF-8 replaced), ASCII letters made small: one allocation.
-fn lowercase(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).to_ascii_lowercase()
+/// The names a record usually holds (lowercase), kept as static strings.
+const KNOWN_NAMES: [&str; 8] = ["rsa", "ed25519", "sha256", "sha1", "*", "email", "y", "s"];
+
+/// `b` as text (invalid UTF-8 replaced), ASCII letters made small: a known name without an
+/// allocation, another in one.
+fn lowercase(b: &[u8]) -> Cow<'static, str> {
+    match KNOWN_NAMES.iter().find(|n| n.as_bytes().eq_ignore_ascii_case(b)) {
+        Some(&n) => Cow::Borrowed(n),
+        None => Cow::Owned(String::from_utf8_lossy(b).to_ascii_lowercase()),
+    }
 }
 
 fn lossy(b: &[u8]) -> String {

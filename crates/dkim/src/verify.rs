@@ -388,19 +388,19 @@ fn check_with_key(
     let perm = |r| (Status::Permerror, Some(r));
     let hash = sig.algorithm.hash_name();
     if !record.allows_hash(hash) {
-        return perm(Reason::HashNotAllowed { hash, allowed: record.hashes.clone() });
+        return perm(Reason::HashNotAllowed { hash, allowed: owned(&record.hashes) });
     }
     if record.is_revoked() {
         return perm(Reason::KeyRevoked);
     }
     if record.known_key_type() != Some(sig.algorithm.key_type()) {
         return perm(Reason::KeyTypeMismatch {
-            key_type: record.key_type.clone(),
+            key_type: record.key_type.to_string(),
             algorithm: sig.algorithm,
         });
     }
     if !record.allows_service("email") {
-        return perm(Reason::ServiceNotEmail { services: record.services.clone() });
+        return perm(Reason::ServiceNotEmail { services: owned(&record.services) });
     }
     if record.strict_identity()
         && let Some(identity) = &sig.identity
@@ -446,6 +446,10 @@ fn check_with_key(
     } else {
         (Status::Fail, Some(Reason::SignatureMismatch))
     }
+}
+
+fn owned(names: &[std::borrow::Cow<'static, str>]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
 }
 
 /// The raw DKIM-Signature field with the `b=` value and the whitespace around it removed.

@@ -437,7 +437,7 @@ async fn signatures_sharing_a_key_share_one_lookup_and_each_get_the_record() {
     let rsa = dkim::Record::parse(&record("rsa2048.pem")).unwrap();
     assert_eq!(results[0].record.as_ref(), Some(&rsa));
     assert_eq!(results[2].record.as_ref(), Some(&rsa));
-    assert_eq!(results[1].record.as_ref().map(|r| r.key_type.as_str()), Some("ed25519"));
+    assert_eq!(results[1].record.as_ref().map(|r| &*r.key_type), Some("ed25519"));
 }
 
 #[tokio::test]

@@ -109,14 +109,14 @@ impl Run for Lookup {
             Err(e) => format!("{} ({e})", r.key_type),
         };
         writeln!(out, "key: {key}")?;
-        let list = |l: &[String], empty: &str| {
+        let list = |l: &[std::borrow::Cow<'_, str>], empty: &str| {
             if l.is_empty() { empty.to_string() } else { l.join(", ") }
         };
         writeln!(out, "hashes: {}", list(&r.hashes, "any"))?;
         writeln!(out, "services: {}", list(&r.services, "any"))?;
-        let mut flags: Vec<String> = Vec::new();
+        let mut flags: Vec<std::borrow::Cow<'_, str>> = Vec::new();
         for f in &r.flags {
-            flags.push(match f.as_str() {
+            flags.push(match &**f {
                 "y" => "y (testing)".into(),
                 "s" => "s (i= must equal d=)".into(),
                 other => other.into(),
