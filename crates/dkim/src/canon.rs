@@ -274,8 +274,17 @@ impl BodyCanonicalizer {
         };
         let end = start + last + 1;
         let region = &chunk[start..end];
+        // Relaxed: past the region's last space or tab only bare LFs can be anomalies; found
+        // once here, not per block searched. A large region is left to the blocks: a pass
+        // over all of it first would no longer find it in the cache.
+        const WSP_SEARCH: usize = 64 * 1024;
+        let wsp_end = match self.canon {
+            Canon::Simple => 0,
+            Canon::Relaxed if region.len() > WSP_SEARCH => region.len(),
+            Canon::Relaxed => memchr::memrchr2(b' ', b'\t', region).map_or(0, |w| w + 1),
+        };
         let mut clean_start = 0;
-        while let Some(a) = self.next_anomaly(region, clean_start) {
+        while let Some(a) = self.next_anomaly(region, clean_start, wsp_end) {
             let line_start = memchr::memrchr(b'\n', &region[clean_start..a])
                 .map_or(clean_start, |p| clean_start + p + 1);
             // The region ends with LF, so the line containing `a` ends within it.
@@ -290,11 +299,12 @@ impl BodyCanonicalizer {
     }
 
     /// The first position at or after `from` where the canonical form differs from `region`
-    /// (which ends with LF).
-    fn next_anomaly(&self, region: &[u8], from: usize) -> Option<usize> {
+    /// (which ends with LF). For relaxed, `wsp_end` is where the last space or tab of
+    /// `region` ends (0 if there is none).
+    fn next_anomaly(&self, region: &[u8], from: usize, wsp_end: usize) -> Option<usize> {
         match self.canon {
             Canon::Simple => scan::<false>(region, from, region.len()),
-            Canon::Relaxed => next_relaxed_anomaly(region, from),
+            Canon::Relaxed => next_relaxed_anomaly(region, from, wsp_end),
         }
     }
 
@@ -421,14 +431,16 @@ fn is_wsp(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-/// The first relaxed anomaly at or after `from`. Blocks without a space or tab (base64, most
-/// of a large message) can only hold bare LFs, so the cheaper check for those runs there; memchr
-/// finds whether a block has whitespace much faster than the full check would.
-fn next_relaxed_anomaly(region: &[u8], from: usize) -> Option<usize> {
+/// The first relaxed anomaly at or after `from`, where `region` has no space or tab at or
+/// after `wsp_end`. Blocks without a space or tab (base64, most of a large message) can only
+/// hold bare LFs, so the cheaper check for those runs there; memchr finds whether a block has
+/// whitespace much faster than the full check would. Past `wsp_end` no block is searched.
+fn next_relaxed_anomaly(region: &[u8], from: usize, wsp_end: usize) -> Option<usize> {
     const BLOCK: usize = 4096;
+    let wsp_end = wsp_end.min(region.len());
     let mut p = from;
-    while p < region.len() {
-        let end = (p + BLOCK).min(region.len());
+    while p < wsp_end {
+        let end = (p + BLOCK).min(wsp_end);
         let found = if memchr::memchr2(b' ', b'\t', &region[p..end]).is_none() {
             scan::<false>(region, p, end)
         } else {
@@ -439,7 +451,7 @@ fn next_relaxed_anomaly(region: &[u8], from: usize) -> Option<usize> {
         }
         p = end;
     }
-    None
+    scan::<false>(region, p, region.len())
 }
 
 /// The first anomaly in `from..until`: a position where the canonical form differs from the
