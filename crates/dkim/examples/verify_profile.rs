@@ -11,84 +11,17 @@
 //! ```
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
+#[path = "../benches/common/mod.rs"]
+mod common;
+
 use std::hint::black_box;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use dkim::{Canon, KeyCache, PrivateKey, Record, Selector, Signer, VerifyOptions};
-use dns::{Domain, Lookup, LookupError, LookupResult, Mx, Resolver, Tlsa};
+use common::{Cached, key_from_txt, key_pem, message, pkcs8_der, signed_header_data};
+use dkim::{KeyCache, PrivateKey, Record, Selector, Signer, VerifyOptions};
+use dns::Domain;
 use ring::signature::{self, KeyPair, RsaKeyPair};
-
-/// The message of benches/dkim.rs: a text part and a base64 attachment, CRLF lines.
-fn message(size: usize) -> Vec<u8> {
-    let mut m = b"From: Jane Doe <jane@example.org>\r\nTo: Bob <bob@example.net>\r\n\
-        Cc: Carol <carol@example.net>\r\nSubject: Quarterly figures, as promised\r\n\
-        Date: Tue, 14 Nov 2023 22:13:20 +0000\r\nMessage-ID: <bench@example.org>\r\n\
-        MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
-        --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-        .to_vec();
-    for i in 0..40 {
-        let line = match i % 8 {
-            3 => format!("Line {i} of the text part:\tnumbers  and a trailing space \r\n"),
-            7 => "\r\n".to_string(),
-            _ => format!("Line {i} of the text part, in plain sentences like most mail has.\r\n"),
-        };
-        m.extend_from_slice(line.as_bytes());
-    }
-    m.extend_from_slice(
-        b"\r\n--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n",
-    );
-    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut x: u32 = 1;
-    while m.len() + 80 < size {
-        for _ in 0..76 {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            m.push(B64[(x >> 16) as usize % 64]);
-        }
-        m.extend_from_slice(b"\r\n");
-    }
-    m.extend_from_slice(b"--b--\r\n");
-    m
-}
-
-/// Answers TXT lookups for one name from memory, like a resolver's cache.
-struct Cached {
-    name: Domain,
-    txt: String,
-}
-
-fn nx<T>(name: &Domain) -> LookupResult<T> {
-    Err(LookupError::NxDomain { name: name.clone(), authentic: false })
-}
-
-#[dns::async_trait]
-impl Resolver for Cached {
-    async fn lookup_txt(&self, name: &Domain) -> LookupResult<String> {
-        if *name != self.name {
-            return nx(name);
-        }
-        Ok(Lookup { records: vec![self.txt.clone()], authentic: false })
-    }
-    async fn lookup_a(&self, name: &Domain) -> LookupResult<Ipv4Addr> {
-        nx(name)
-    }
-    async fn lookup_aaaa(&self, name: &Domain) -> LookupResult<Ipv6Addr> {
-        nx(name)
-    }
-    async fn lookup_mx(&self, name: &Domain) -> LookupResult<Mx> {
-        nx(name)
-    }
-    async fn lookup_ptr(&self, ip: IpAddr) -> LookupResult<Domain> {
-        nx(&Domain::reverse_lookup_name(ip))
-    }
-    async fn lookup_cname(&self, name: &Domain) -> LookupResult<Domain> {
-        nx(name)
-    }
-    async fn lookup_tlsa(&self, name: &Domain) -> LookupResult<Tlsa> {
-        nx(name)
-    }
-}
 
 fn quantile(v: &mut [f64], q: f64) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -98,8 +31,7 @@ fn quantile(v: &mut [f64], q: f64) -> f64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let has = |a: &str| args.iter().any(|x| x == a);
-    let pem_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/dkim/keys/rsa2048.pem");
-    let pem = std::fs::read_to_string(pem_path).unwrap();
+    let pem = key_pem();
     let key = PrivateKey::from_pem(&pem).unwrap();
     let txt = Record::for_public_key(&key.public_key()).to_string();
     let resolver =
@@ -132,13 +64,7 @@ fn main() {
     // canonicalized signed header fields, with the key decoded from the record or given.
     let ring_key = RsaKeyPair::from_pkcs8(&pkcs8_der(&pem)).unwrap();
     let body_offset = message::Header::parse(&msg).body_offset();
-    let mut header_data = Vec::new();
-    for field in message::Header::parse(&msg).iter() {
-        header_data.extend(dkim::canonicalize_header(Canon::Relaxed, field.raw()));
-    }
-    let without_b = &headers[..headers.rfind("b=").unwrap() + 2];
-    header_data.extend(dkim::canonicalize_header(Canon::Relaxed, without_b.as_bytes()));
-    header_data.truncate(header_data.len() - 2);
+    let header_data = signed_header_data(&msg, &headers);
     let mut sig = vec![0u8; ring_key.public().modulus_len()];
     let rng = ring::rand::SystemRandom::new();
     ring_key.sign(&signature::RSA_PKCS1_SHA256, &rng, &header_data, &mut sig).unwrap();
@@ -189,29 +115,4 @@ fn main() {
             l[2] / o[2] * 100.0
         );
     }
-}
-
-/// As in benches/dkim.rs: `p=` found, base64-decoded, the RSA-2048 SPKI prefix checked and cut.
-fn key_from_txt(txt: &str) -> Vec<u8> {
-    use base64::Engine;
-    const SPKI_RSA_2048: [u8; 24] = [
-        0x30, 0x82, 0x01, 0x22, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
-        0x01, 0x01, 0x05, 0x00, 0x03, 0x82, 0x01, 0x0f, 0x00,
-    ];
-    let p = txt.find("p=").map(|i| &txt[i + 2..]).unwrap();
-    let mut spki = base64::engine::general_purpose::STANDARD.decode(p).unwrap();
-    assert_eq!(spki[..24], SPKI_RSA_2048);
-    spki.drain(..24);
-    spki
-}
-
-fn pkcs8_der(pem: &str) -> Vec<u8> {
-    use base64::Engine;
-    let b64: String = pem
-        .lines()
-        .skip_while(|l| !l.starts_with("-----BEGIN"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .collect();
-    base64::engine::general_purpose::STANDARD.decode(b64).unwrap()
 }
