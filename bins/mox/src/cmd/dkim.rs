@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use anyhow::Context as _;
 use dkim::{PrivateKey, Record, Selector, Signer, VerifyOptions};
 
-use crate::cmd::{Run, usage_error};
+use crate::cmd::{Run, domain_arg, usage_error};
 use crate::context::Context;
 
 /// Generate DKIM keys, print their DNS records, look up, verify and make DKIM signatures.
@@ -92,8 +92,7 @@ impl Run for Lookup {
     async fn run(self, ctx: &Context) -> anyhow::Result<()> {
         let selector = Selector::parse(&self.selector)
             .map_err(|e| usage_error(format!("selector {:?}: {e}", self.selector)))?;
-        let domain = dns::Domain::parse(&self.domain)
-            .map_err(|e| usage_error(format!("domain {:?}: {e}", self.domain)))?;
+        let domain = domain_arg("domain", &self.domain)?;
         let resolver = ctx.resolver()?;
         let found = dkim::lookup_key(&*resolver, &selector, &domain)
             .await
@@ -269,9 +268,7 @@ impl Run for Sign {
         let header = read_header_section(&mut input)
             .with_context(|| format!("reading {}", self.message.display()))?;
         let domain = match &self.domain {
-            Some(d) => {
-                dns::Domain::parse(d).map_err(|e| usage_error(format!("domain {d:?}: {e}")))?
-            }
+            Some(d) => domain_arg("domain", d)?,
             None => from_domain(&header)?,
         };
         let mut signers = Vec::new();

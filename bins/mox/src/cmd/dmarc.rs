@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use dmarc::Discovery;
 
-use crate::cmd::{Run, usage_error};
+use crate::cmd::{Run, domain_arg, usage_error};
 use crate::context::Context;
 
 /// Look up DMARC policies, verify messages against them, and read DMARC reports.
@@ -48,8 +48,7 @@ pub(crate) struct Lookup {
 
 impl Run for Lookup {
     async fn run(self, ctx: &Context) -> anyhow::Result<()> {
-        let domain = dns::Domain::parse(&self.domain)
-            .map_err(|e| usage_error(format!("domain {:?}: {e}", self.domain)))?;
+        let domain = domain_arg("domain", &self.domain)?;
         let resolver = ctx.resolver()?;
         match dmarc::lookup(&*resolver, &domain).await {
             Discovery::Found(found) => {

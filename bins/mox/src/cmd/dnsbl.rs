@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::net::IpAddr;
 
-use crate::cmd::{Run, usage_error};
+use crate::cmd::{Run, domain_arg, usage_error};
 use crate::context::Context;
 
 /// Check an IP address in a DNS blocklist, or check a blocklist's health.
@@ -41,7 +41,7 @@ pub(crate) struct Check {
 
 impl Run for Check {
     async fn run(self, ctx: &Context) -> anyhow::Result<()> {
-        let zone = parse_zone(&self.zone)?;
+        let zone = domain_arg("zone", &self.zone)?;
         let ip: IpAddr =
             self.ip.parse().map_err(|e| usage_error(format!("ip {:?}: {e}", self.ip)))?;
         let resolver = ctx.resolver()?;
@@ -82,7 +82,7 @@ pub(crate) struct Checkhealth {
 
 impl Run for Checkhealth {
     async fn run(self, ctx: &Context) -> anyhow::Result<()> {
-        let zone = parse_zone(&self.zone)?;
+        let zone = domain_arg("zone", &self.zone)?;
         let resolver = ctx.resolver()?;
         ::dnsbl::check_health(resolver.as_ref(), &zone).await?;
         writeln!(ctx.stdout(), "healthy")?;
@@ -90,9 +90,6 @@ impl Run for Checkhealth {
     }
 }
 
-fn parse_zone(zone: &str) -> anyhow::Result<dns::Domain> {
-    dns::Domain::parse(zone).map_err(|e| usage_error(format!("zone {zone:?}: {e}")))
-}
 
 #[cfg(test)]
 mod tests {

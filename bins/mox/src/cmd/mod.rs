@@ -10,7 +10,7 @@
 //!    ```ignore
 //!    use std::io::Write;
 //!
-//!    use crate::cmd::{Run, usage_error};
+//!    use crate::cmd::{Run, domain_arg};
 //!    use crate::context::Context;
 //!
 //!    /// Check, look up and parse SPF records.
@@ -43,8 +43,7 @@
 //!
 //!    impl Run for Lookup {
 //!        async fn run(self, ctx: &Context) -> anyhow::Result<()> {
-//!            let domain = dns::Domain::parse(&self.domain)
-//!                .map_err(|e| usage_error(format!("domain {:?}: {e}", self.domain)))?;
+//!            let domain = domain_arg("domain", &self.domain)?;
 //!            let resolver = ctx.resolver()?;
 //!            // ... look up, then print results to ctx.stdout(), never with println!
 //!            writeln!(ctx.stdout(), "...")?;
@@ -158,4 +157,10 @@ impl std::error::Error for UsageError {}
 /// Returns a [`UsageError`] as an `anyhow::Error`, for `return Err(usage_error(...))`.
 pub(crate) fn usage_error(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(message.into()))
+}
+
+/// Parses `value`, the command-line argument called `what` (`domain`, `zone`), as a domain; a
+/// [`UsageError`] naming the argument and its value if it is not one.
+pub(crate) fn domain_arg(what: &str, value: &str) -> anyhow::Result<dns::Domain> {
+    dns::Domain::parse(value).map_err(|e| usage_error(format!("{what} {value:?}: {e}")))
 }

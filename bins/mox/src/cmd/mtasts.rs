@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 
-use crate::cmd::{Run, usage_error};
+use crate::cmd::{Run, domain_arg};
 use crate::context::Context;
 
 /// Look up MTA-STS records and policies.
@@ -48,8 +48,7 @@ impl Run for Lookup {
 
 /// `mox mtasts lookup` with the policy fetched by `fetcher` (tests give one trusting their CA).
 async fn lookup(ctx: &Context, domain: &str, fetcher: &::mtasts::Fetcher) -> anyhow::Result<()> {
-    let domain =
-        dns::Domain::parse(domain).map_err(|e| usage_error(format!("domain {domain:?}: {e}")))?;
+    let domain = domain_arg("domain", domain)?;
     let resolver = ctx.resolver()?;
     let found = ::mtasts::lookup_record(resolver.as_ref(), &domain).await?;
     {

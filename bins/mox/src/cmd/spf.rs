@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::net::IpAddr;
 
-use crate::cmd::{Run, usage_error};
+use crate::cmd::{Run, domain_arg, usage_error};
 use crate::context::Context;
 
 /// Check, look up and parse SPF records.
@@ -49,7 +49,7 @@ pub(crate) struct Check {
 
 impl Run for Check {
     async fn run(self, ctx: &Context) -> anyhow::Result<()> {
-        let domain = parse_domain(&self.domain)?;
+        let domain = domain_arg("domain", &self.domain)?;
         let ip: IpAddr =
             self.ip.parse().map_err(|e| usage_error(format!("ip {:?}: {e}", self.ip)))?;
         let resolver = ctx.resolver()?;
@@ -86,7 +86,7 @@ pub(crate) struct Lookup {
 
 impl Run for Lookup {
     async fn run(self, ctx: &Context) -> anyhow::Result<()> {
-        let domain = parse_domain(&self.domain)?;
+        let domain = domain_arg("domain", &self.domain)?;
         let resolver = ctx.resolver()?;
         match spf::lookup_record(&*resolver, &domain).await {
             spf::RecordLookup::Found { text, authentic, .. } => {
@@ -121,10 +121,6 @@ impl Run for Parse {
             .map_err(|e| anyhow::anyhow!("parsing record: {e}"))?;
         Ok(())
     }
-}
-
-fn parse_domain(domain: &str) -> anyhow::Result<dns::Domain> {
-    dns::Domain::parse(domain).map_err(|e| usage_error(format!("domain {domain:?}: {e}")))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use crate::cmd::{Run, usage_error};
+use crate::cmd::{Run, domain_arg};
 use crate::context::Context;
 
 /// Look up TLSRPT records and read TLS reports.
@@ -40,8 +40,7 @@ pub(crate) struct Lookup {
 
 impl Run for Lookup {
     async fn run(self, ctx: &Context) -> anyhow::Result<()> {
-        let domain = dns::Domain::parse(&self.domain)
-            .map_err(|e| usage_error(format!("domain {:?}: {e}", self.domain)))?;
+        let domain = domain_arg("domain", &self.domain)?;
         let resolver = ctx.resolver()?;
         let found = ::tlsrpt::lookup_record(resolver.as_ref(), &domain).await?;
         let mut out = ctx.stdout();
