@@ -86,6 +86,7 @@ mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 mod ids;
+mod login;
 pub mod import;
 mod mailbox;
 mod maildir;
