@@ -86,8 +86,8 @@ mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 mod ids;
-mod login;
 pub mod import;
+mod login;
 mod mailbox;
 mod maildir;
 mod mbox;

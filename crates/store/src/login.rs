@@ -3,8 +3,8 @@
 //! `sasl::StoredCredentials`). Kept in the account's database so a backup carries it and
 //! it changes atomically.
 
-use crate::account::{Account, Tx};
 use crate::Error;
+use crate::account::{Account, Tx};
 
 /// Key of the login credentials in the `meta` table.
 const META_LOGIN_CREDENTIALS: &[u8] = b"login_credentials";
