@@ -11,6 +11,7 @@
 mod cli;
 mod cmd;
 mod context;
+mod ctl;
 mod logging;
 mod progress;
 
