@@ -220,7 +220,10 @@ mod tests {
     fn requests_and_replies_are_json_lines_and_passwords_stay_out_of_debug() {
         let r = Request::SetAccountPassword { account: "mjl".into(), password: "s3cret".into() };
         let json = serde_json::to_string(&r).unwrap();
-        assert_eq!(json, r#"{"command":"set-account-password","account":"mjl","password":"s3cret"}"#);
+        assert_eq!(
+            json,
+            r#"{"command":"set-account-password","account":"mjl","password":"s3cret"}"#
+        );
         assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), r);
         assert!(!format!("{r:?}").contains("s3cret"));
         assert!(format!("{:?}", Request::Stop).contains("stop"));

@@ -38,8 +38,8 @@
 
 use std::fmt;
 use std::io::IsTerminal as _;
-use std::sync::{Mutex, OnceLock, PoisonError};
 use std::str::FromStr;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;

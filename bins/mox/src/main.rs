@@ -14,6 +14,7 @@ mod context;
 mod ctl;
 mod logging;
 mod progress;
+mod serve;
 
 use std::process::ExitCode;
 
