@@ -107,6 +107,36 @@ impl Context {
         }
     }
 
+    /// Reads a new password: from a terminal, asked twice without echo (they must match);
+    /// otherwise the first line of standard input, without its line ending.
+    pub(crate) fn read_new_password(&self) -> anyhow::Result<String> {
+        use std::io::IsTerminal as _;
+
+        let password = match &self.stdin {
+            Input::Process if io::stdin().is_terminal() => {
+                let first = rpassword::prompt_password("new password: ")
+                    .context("reading password from terminal")?;
+                let again = rpassword::prompt_password("repeat password: ")
+                    .context("reading password from terminal")?;
+                if first != again {
+                    anyhow::bail!("the passwords do not match");
+                }
+                first
+            }
+            _ => {
+                let data = self.read_stdin()?;
+                let text = String::from_utf8(data)
+                    .map_err(|_| anyhow::anyhow!("password on standard input is not UTF-8"))?;
+                let line = text.split('\n').next().unwrap_or_default();
+                line.strip_suffix('\r').unwrap_or(line).to_string()
+            }
+        };
+        if password.is_empty() {
+            anyhow::bail!("empty password");
+        }
+        Ok(password)
+    }
+
     /// A context for unit tests of commands: `resolver` answers lookups (a
     /// `dns::MockResolver`), `stdin` is what the command reads, and the returned buffer holds
     /// what it printed.
