@@ -96,13 +96,17 @@ impl Accounts {
         let new = !dir.join("data.mdb").is_file();
         let account = Account::open(&dir, OpenOptions { create: true, read_only: false })?;
         if new {
+            // As mox: every initial mailbox, Inbox included, starts subscribed.
+            account.subscribe("Inbox")?;
             for (mailbox, special_use) in &self.initial.special_use {
                 if account.mailbox(mailbox)?.is_none() {
                     account.create_mailbox(mailbox, *special_use)?;
                 }
+                account.subscribe(mailbox)?;
             }
             for mailbox in &self.initial.regular {
                 account.ensure_mailbox(mailbox)?;
+                account.subscribe(mailbox)?;
             }
             tracing::info!(account = name, "account created");
         }
@@ -158,6 +162,7 @@ mod tests {
         let acc = accounts.open("mjl").unwrap();
         let names: Vec<String> = acc.mailboxes().unwrap().into_iter().map(|m| m.name).collect();
         assert_eq!(names.len(), 6, "{names:?}");
+        assert_eq!(acc.snapshot().unwrap().subscriptions().unwrap().len(), 6);
         let sent = acc.mailbox("Sent").unwrap().unwrap();
         assert!(sent.special_use.contains(SpecialUse::SENT));
         // A mailbox the user deletes is not recreated when the account is opened again.
