@@ -22,6 +22,9 @@
 //! Reading collects every problem (with its line and key path) instead of stopping at the
 //! first, and records the line of every key, so that later checks can point at the line too.
 
+// The format is indented with tabs, so its example is too.
+#![allow(clippy::tabs_in_doc_comments)]
+
 pub(crate) mod duration;
 mod wrap;
 
@@ -204,7 +207,7 @@ impl<'a> Parser<'a> {
             self.skip_nested(depth);
             return false;
         }
-        if !self.lines.get(self.pos).is_some_and(|l| l.indent >= depth) {
+        if self.lines.get(self.pos).is_none_or(|l| l.indent < depth) {
             self.error(Some(line), ErrorKind::EmptyBlock);
             return false;
         }
@@ -757,21 +760,21 @@ impl<V: Value> Value for BTreeMap<String, V> {
 macro_rules! sconf_struct {
     (
         $(#[$meta:meta])*
-        pub struct $name:ident {
+        $vis:vis struct $name:ident {
             $( $key:literal $field:ident : $ty:ty, $kind:ident, $doc:literal; )*
         }
         $( derived { $( $(#[$dmeta:meta])* $dfield:ident : $dty:ty = $dinit:expr; )* } )?
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq)]
-        pub struct $name {
+        $vis struct $name {
             $(
                 #[doc = concat!("`", $key, "`")]
                 #[doc = ""]
                 #[doc = $doc]
-                pub $field: $ty,
+                $vis $field: $ty,
             )*
-            $( $( $(#[$dmeta])* pub $dfield: $dty, )* )?
+            $( $( $(#[$dmeta])* $vis $dfield: $dty, )* )?
         }
 
         impl Default for $name {

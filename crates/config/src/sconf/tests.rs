@@ -6,7 +6,7 @@ use crate::error::ErrorKind;
 
 sconf_struct! {
     /// A test struct.
-    pub struct Inner {
+    pub(crate) struct Inner {
         "Name" name: String, req, "The name.";
         "Port" port: Option<u16>, opt, "";
         "Flag" flag: bool, opt, "";
@@ -15,7 +15,7 @@ sconf_struct! {
 
 sconf_struct! {
     /// All optional.
-    pub struct Opts {
+    pub(crate) struct Opts {
         "On" on: bool, opt, "";
         "Wait" wait: Option<Duration>, opt, "";
     }
@@ -23,7 +23,7 @@ sconf_struct! {
 
 sconf_struct! {
     /// The top.
-    pub struct Top {
+    pub(crate) struct Top {
         "Text" text: String, req, "Some text.";
         "Count" count: Option<i64>, opt, "A count.";
         "Ratio" ratio: Option<f64>, opt, "";
