@@ -46,6 +46,7 @@ pub mod credentials;
 mod limits;
 mod outgoing;
 pub mod ratelimit;
+mod server;
 mod shutdown;
 pub mod tls;
 
@@ -56,4 +57,5 @@ pub use limits::{ConnectionLimiter, ConnectionPermit, LimitReached};
 pub use outgoing::{
     DsnNotify, DsnRet, Outgoing, OutgoingMessage, OutgoingRecipient, QueueId, SubmitError,
 };
+pub use server::{Login, Mode, Runtime, RuntimeOptions, initial_mailboxes};
 pub use shutdown::Shutdown;

@@ -21,7 +21,6 @@ pub enum Mode {
 }
 
 /// What a [`Runtime`] is made from.
-#[derive(Debug)]
 pub struct RuntimeOptions {
     /// The loaded configuration.
     pub config: Arc<config::Config>,
@@ -49,7 +48,6 @@ pub struct Login {
 }
 
 /// What every service of a running server shares. Services get an `Arc<Runtime>`.
-#[derive(Debug)]
 pub struct Runtime {
     config: RwLock<Arc<config::Config>>,
     accounts: Accounts,
@@ -61,22 +59,36 @@ pub struct Runtime {
     outgoing: RwLock<Option<Arc<dyn Outgoing>>>,
 }
 
+impl std::fmt::Debug for RuntimeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeOptions").field("mode", &self.mode).finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("data_dir", &self.accounts.data_dir())
+            .field("mode", &self.mode)
+            .field("tls_listeners", &self.tls.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Runtime {
     /// A runtime for `options`.
     pub fn new(options: RuntimeOptions) -> Runtime {
-        let mut accounts = Accounts::new(
-            &options.config.data_dir,
-            initial_mailboxes(&options.config.static_),
-        );
+        let mut accounts =
+            Accounts::new(&options.config.data_dir, initial_mailboxes(&options.config.static_));
         if let Some(p) = options.derive_params {
             accounts = accounts.with_derive_params(p);
         }
         Runtime {
             config: RwLock::new(options.config),
             accounts,
-            auth_limiter: options
-                .auth_limiter
-                .unwrap_or_else(|| AuthLimiter::new(Duration::from_secs(1), Duration::from_secs(15))),
+            auth_limiter: options.auth_limiter.unwrap_or_else(|| {
+                AuthLimiter::new(Duration::from_secs(1), Duration::from_secs(15))
+            }),
             resolver: options.resolver,
             shutdown: options.shutdown,
             mode: options.mode,
@@ -186,4 +198,72 @@ pub fn initial_mailboxes(static_: &config::Static) -> InitialMailboxes {
         return InitialMailboxes::default();
     }
     InitialMailboxes { special_use: special, regular: im.regular.clone() }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+
+    use super::*;
+
+    const MOX_CONF: &str = "DataDir: data\nLogLevel: info\nHostname: mail.example.com\n\
+        Listeners:\n\tlocal:\n\t\tIPs:\n\t\t\t- 127.0.0.1\n\
+        Postmaster:\n\tAccount: mjl\n\tMailbox: Postmaster\n";
+    const DOMAINS_CONF: &str = "Domains:\n\texample.com: nil\nAccounts:\n\tmjl:\n\
+        \t\tDomain: example.com\n\t\tDestinations:\n\t\t\tmjl@example.com: nil\n";
+
+    fn runtime(dir: &std::path::Path, mox_conf: &str) -> Runtime {
+        let config = config::load_from_texts(&dir.join("mox.conf"), mox_conf, DOMAINS_CONF)
+            .expect("valid config");
+        Runtime::new(RuntimeOptions {
+            config: Arc::new(config),
+            resolver: Arc::new(dns::MockResolver::new()),
+            shutdown: Shutdown::new(),
+            mode: Mode::Serve,
+            tls: HashMap::new(),
+            auth_limiter: None,
+            derive_params: Some(sasl::DeriveParams {
+                scram_iterations: NonZeroU32::new(16).expect("nonzero"),
+                argon2_memory_kib: 64,
+                argon2_passes: 1,
+            }),
+        })
+    }
+
+    #[test]
+    fn login_by_configured_address_only_and_only_with_a_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = runtime(dir.path(), MOX_CONF);
+        assert!(rt.login("mjl@example.com").unwrap().is_none(), "no password yet");
+        rt.accounts().set_password("mjl", "test1234").unwrap();
+        let login = rt.login("MJL@Example.com").unwrap().expect("configured address");
+        assert_eq!(login.account, "mjl");
+        assert!(login.credentials.password_hash.unwrap().verify("test1234"));
+        assert!(rt.login("mjl").unwrap().is_none(), "an account name is not a login");
+        assert!(rt.login("other@example.com").unwrap().is_none());
+        assert!(dir.path().join("data/accounts/mjl/data.mdb").is_file());
+    }
+
+    #[test]
+    fn initial_mailboxes_follow_mox_conf() {
+        let dir = tempfile::tempdir().unwrap();
+        let with = |extra: &str| {
+            let config = config::load_from_texts(
+                &dir.path().join("mox.conf"),
+                &format!("{MOX_CONF}{extra}"),
+                DOMAINS_CONF,
+            )
+            .expect("valid config");
+            initial_mailboxes(&config.static_)
+        };
+        assert_eq!(with(""), InitialMailboxes::default());
+        let custom = with(
+            "InitialMailboxes:\n\tSpecialUse:\n\t\tSent: Verzonden\n\tRegular:\n\t\t- Lists\n",
+        );
+        assert_eq!(custom.special_use, vec![("Verzonden".to_string(), SpecialUse::SENT)]);
+        assert_eq!(custom.regular, vec!["Lists".to_string()]);
+        let old = with("DefaultMailboxes:\n\t- Inbox\n\t- Sent Items\n\t- Lists\n");
+        assert_eq!(old.special_use, vec![("Sent Items".to_string(), SpecialUse::SENT)]);
+        assert_eq!(old.regular, vec!["Lists".to_string()]);
+    }
 }
