@@ -59,7 +59,7 @@ pub(crate) enum Request {
     /// Import a maildir or mbox that the server can read into an account's mailbox.
     Import { format: ImportFormat, account: String, mailbox: String, path: PathBuf },
     /// Back up the data directory to `dest` while serving.
-    Backup { dest: PathBuf, verify: bool },
+    Backup { dest: PathBuf },
 }
 
 /// What `Request::Import` reads.

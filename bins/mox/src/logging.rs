@@ -257,6 +257,9 @@ impl LogSpec {
 
 /// Builds the log spec from `MOX_LOG` and the `-loglevel` flag (which sets the default).
 pub(crate) fn spec_from_env(flag: Option<Level>) -> anyhow::Result<LogSpec> {
+    if flag.is_some() || std::env::var_os(ENV_VAR).is_some() {
+        GIVEN_ON_COMMAND_LINE.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let mut spec = match std::env::var(ENV_VAR) {
         Ok(text) => LogSpec::parse(&text).map_err(|e| anyhow::anyhow!("{ENV_VAR}: {e}"))?,
         Err(std::env::VarError::NotPresent) => LogSpec::default(),
@@ -264,6 +267,31 @@ pub(crate) fn spec_from_env(flag: Option<Level>) -> anyhow::Result<LogSpec> {
     };
     if let Some(level) = flag {
         spec.default = level;
+    }
+    Ok(spec)
+}
+
+/// Whether `-loglevel` or `MOX_LOG` set the levels: then they win over mox.conf's.
+static GIVEN_ON_COMMAND_LINE: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the levels were given with `-loglevel` or `MOX_LOG` (see [`spec_from_env`]).
+pub(crate) fn given_on_command_line() -> bool {
+    GIVEN_ON_COMMAND_LINE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The levels mox.conf asks for: `LogLevel` and `PackageLogLevels`.
+pub(crate) fn spec_from_config(static_: &config::Static) -> anyhow::Result<LogSpec> {
+    let default = static_
+        .log_level
+        .parse()
+        .map_err(|e| anyhow::anyhow!("mox.conf LogLevel: {e}"))?;
+    let mut spec = LogSpec { default, targets: Vec::new() };
+    for (package, level) in &static_.package_log_levels {
+        let level = level
+            .parse()
+            .map_err(|e| anyhow::anyhow!("mox.conf PackageLogLevels {package}: {e}"))?;
+        spec = spec.with_level(Some(package), Some(level));
     }
     Ok(spec)
 }

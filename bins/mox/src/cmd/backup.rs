@@ -50,20 +50,25 @@ impl Run for Backup {
             Ok((summary, lines))
         })
         .await??;
-        let mut out = ctx.stdout();
         if verbose {
-            for l in lines {
-                writeln!(out, "{l}")?;
-            }
-            writeln!(
-                out,
-                "backup of {} accounts done: {} message files linked, {} copied",
-                summary.accounts, summary.linked, summary.copied
-            )?;
+            ctx.stdout().write_all(backup_summary_text(&summary, &lines).as_bytes())?;
         }
         for w in &summary.warnings {
             tracing::warn!("{w}");
         }
         Ok(())
     }
+}
+
+/// The verbose report of a backup: a line per account, then the totals.
+pub(crate) fn backup_summary_text(summary: &store::backup::BackupSummary, lines: &[String]) -> String {
+    let mut out = String::new();
+    for l in lines {
+        out += &format!("{l}\n");
+    }
+    out += &format!(
+        "backup of {} accounts done: {} message files linked, {} copied\n",
+        summary.accounts, summary.linked, summary.copied
+    );
+    out
 }

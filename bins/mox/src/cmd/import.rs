@@ -115,19 +115,23 @@ async fn run_import(
         Ok(summary)
     })
     .await??;
-    let mut out = ctx.stdout();
-    writeln!(out, "imported {} messages into {:?}", summary.messages, summary.mailbox)?;
+    ctx.stdout().write_all(import_summary_text(&summary).as_bytes())?;
+    Ok(())
+}
+
+/// What an import prints when done (also sent by the server for an import through it).
+pub(crate) fn import_summary_text(summary: &store::import::ImportSummary) -> String {
+    let mut out = format!("imported {} messages into {:?}\n", summary.messages, summary.mailbox);
     if summary.mixed_line_endings > 0 {
-        writeln!(
-            out,
-            "note: {} messages had both CRLF and bare LF line endings; stored with CRLF only",
+        out += &format!(
+            "note: {} messages had both CRLF and bare LF line endings; stored with CRLF only\n",
             summary.mixed_line_endings
-        )?;
+        );
     }
     if summary.invalid_keywords > 0 {
-        writeln!(out, "note: skipped {} invalid keywords", summary.invalid_keywords)?;
+        out += &format!("note: skipped {} invalid keywords\n", summary.invalid_keywords);
     }
-    Ok(())
+    out
 }
 
 #[cfg(test)]

@@ -81,6 +81,8 @@
 use crate::context::Context;
 
 pub(crate) use help::{command_list, help_text};
+pub(crate) use backup::backup_summary_text;
+pub(crate) use import::import_summary_text;
 
 /// Declares the command modules, the `Command` enum with one variant per command group, and
 /// its dispatch. Attributes (such as `#[command(subcommand)]` or doc comments) before an entry
