@@ -28,11 +28,13 @@ pub(crate) struct Checker {
     pub(crate) static_file: FileInfo,
     pub(crate) dynamic_file: FileInfo,
     pub(crate) errors: Vec<ConfigError>,
+    /// Files an edit is about to write (new DKIM keys), read instead of the disk.
+    pub(crate) new_files: std::collections::HashMap<std::path::PathBuf, String>,
 }
 
 impl Checker {
     pub(crate) fn new(static_file: FileInfo, dynamic_file: FileInfo) -> Checker {
-        Checker { static_file, dynamic_file, errors: Vec::new() }
+        Checker { static_file, dynamic_file, errors: Vec::new(), new_files: Default::default() }
     }
 
     fn file(&self, which: Which) -> &FileInfo {

@@ -260,7 +260,11 @@ fn check_domain(
 
         let file = config_dir_path(dynamic_file, &sel.private_key_file);
         let fp = sp.key("PrivateKeyFile");
-        let text = match std::fs::read_to_string(&file) {
+        let contents = match c.new_files.get(&file) {
+            Some(text) => Ok(text.clone()),
+            None => std::fs::read_to_string(&file),
+        };
+        let text = match contents {
             Ok(t) => t,
             Err(e) => {
                 c.dynamic_err(&fp, format!("reading private key {}: {e}", file.display()));

@@ -50,8 +50,10 @@ mod check;
 mod check_dynamic;
 mod check_static;
 mod dynamic_config;
+pub mod edit;
 mod error;
 mod lookup;
+mod not_in_effect;
 pub(crate) mod sconf;
 mod static_config;
 mod types;
@@ -60,6 +62,7 @@ pub use check_static::UnknownUser;
 pub use dynamic_config::*;
 pub use error::{ConfigError, ConfigErrors, ErrorKind, WriteError};
 pub use lookup::{AccountDestination, LookupError, LookupOptions, Recipient, canonical_localpart};
+pub use not_in_effect::{NOT_IN_EFFECT, NotInEffect, SetNotInEffect};
 pub use static_config::*;
 pub(crate) use types::unset_domain;
 pub use types::{AddressAlias, AliasAddress, Regex, TlsVersion};
@@ -202,21 +205,22 @@ pub fn load_dynamic(current: &Config) -> Result<Config, ConfigErrors> {
         ))
     })?;
     let (dynamic, errors, positions) = files::parse_dynamic_positions(&name, &text);
-    finish_dynamic(current, dynamic, errors, positions)
+    finish_dynamic(current, dynamic, errors, positions, Default::default())
 }
 
 /// Checks a changed domains.conf (an edit, made in memory) against `current`'s mox.conf,
 /// returning the configuration that results. Problems have no line numbers (there is no
 /// file yet).
 pub fn check_dynamic(current: &Config, dynamic: Dynamic) -> Result<Config, ConfigErrors> {
-    finish_dynamic(current, dynamic, Vec::new(), sconf::Positions::default())
+    finish_dynamic(current, dynamic, Vec::new(), sconf::Positions::default(), Default::default())
 }
 
-fn finish_dynamic(
+pub(crate) fn finish_dynamic(
     current: &Config,
     mut dynamic: Dynamic,
     mut errors: Vec<ConfigError>,
     positions: sconf::Positions,
+    new_files: std::collections::HashMap<PathBuf, String>,
 ) -> Result<Config, ConfigErrors> {
     let name = current.dynamic_path.display().to_string();
     let broken = errors.iter().map(|e| e.path.clone()).collect();
@@ -224,6 +228,7 @@ fn finish_dynamic(
         FileInfo { name: current.static_path.display().to_string(), ..FileInfo::default() },
         FileInfo { name, positions, broken },
     );
+    checker.new_files = new_files;
     let index = check_dynamic::check_dynamic(
         &mut dynamic,
         &current.static_,

@@ -64,6 +64,10 @@ impl KeyPath {
         KeyPath(segments)
     }
 
+    pub(crate) fn from_segments(segments: Vec<Segment>) -> KeyPath {
+        KeyPath(segments)
+    }
+
     fn render(segments: &[Segment]) -> String {
         let mut out = String::new();
         for segment in segments {
@@ -387,6 +391,18 @@ pub(crate) struct Writer {
     force: bool,
     path: Vec<Segment>,
     error: Option<WriteError>,
+    /// When set, the path of every key written, and of every scalar with its value.
+    written: Option<Vec<(Vec<Segment>, Option<String>)>>,
+}
+
+/// The keys a configuration sets (non-zero values), each with its scalar value if it has one;
+/// with `all`, every key there is (as describe writes them, `x` for map keys).
+pub(crate) fn set_keys<T: Struct>(value: &T, all: bool) -> Vec<(Vec<Segment>, Option<String>)> {
+    let mut w = Writer::new(all);
+    w.docs = false;
+    w.written = Some(Vec::new());
+    value.write_fields(&mut w);
+    w.written.unwrap_or_default()
 }
 
 impl Writer {
@@ -401,6 +417,7 @@ impl Writer {
             force: false,
             path: Vec::new(),
             error: None,
+            written: None,
         }
     }
 
@@ -453,6 +470,9 @@ impl Writer {
         self.out.push_str(key);
         self.out.push(':');
         self.path.push(Segment::Key(key.to_string()));
+        if let Some(written) = &mut self.written {
+            written.push((self.path.clone(), None));
+        }
         write(self);
         self.path.pop();
     }
@@ -490,6 +510,9 @@ impl Writer {
 
     /// Writes a scalar after its key: `" value\n"`.
     pub(crate) fn scalar(&mut self, text: &str) {
+        if let Some(written) = &mut self.written {
+            written.push((self.path.clone(), Some(text.to_string())));
+        }
         if text.contains('\n') {
             self.fail(|path| WriteError::MultilineValue { path, value: text.to_string() });
         }
@@ -715,7 +738,9 @@ impl<V: Value> Value for BTreeMap<String, V> {
             if w.keep_zero {
                 w.indent();
                 w.out.push_str("x:");
+                w.path.push(Segment::Key("x".into()));
                 V::default().write(w);
+                w.path.pop();
             } else {
                 w.fail(|path| WriteError::EmptyBlock { path });
             }
