@@ -63,6 +63,27 @@ impl Context {
         self.config_path.with_file_name("domains.conf")
     }
 
+    /// Loads and checks mox.conf and domains.conf; every problem is in the error, one per line.
+    pub(crate) fn load_config(&self) -> anyhow::Result<config::Config> {
+        config::load(&self.config_path).map_err(|errors| {
+            anyhow::anyhow!("configuration has {} error(s):\n{errors}", errors.errors().len())
+        })
+    }
+
+    /// The data directory named in mox.conf (`DataDir`, relative to mox.conf's directory).
+    /// Reads mox.conf only, so commands that just need the data directory (`stop`,
+    /// `loglevels`) work while domains.conf has an error.
+    pub(crate) fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        let text = std::fs::read_to_string(&self.config_path)
+            .with_context(|| format!("reading {}", self.config_path.display()))?;
+        let name = self.config_path.display().to_string();
+        let static_ =
+            config::parse_static(&name, &text).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+        let dir = config::config_dir_path(&self.config_path, &static_.data_dir);
+        // "DataDir: ." names mox.conf's directory; say so without the dot.
+        Ok(dir.components().filter(|c| *c != std::path::Component::CurDir).collect())
+    }
+
     /// The DNS server given with `--dns-server` or `MOX_DNS_SERVER`, if any.
     pub(crate) fn dns_server(&self) -> Option<&str> {
         self.dns_server.as_deref()

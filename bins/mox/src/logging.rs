@@ -282,10 +282,8 @@ pub(crate) fn given_on_command_line() -> bool {
 
 /// The levels mox.conf asks for: `LogLevel` and `PackageLogLevels`.
 pub(crate) fn spec_from_config(static_: &config::Static) -> anyhow::Result<LogSpec> {
-    let default = static_
-        .log_level
-        .parse()
-        .map_err(|e| anyhow::anyhow!("mox.conf LogLevel: {e}"))?;
+    let default =
+        static_.log_level.parse().map_err(|e| anyhow::anyhow!("mox.conf LogLevel: {e}"))?;
     let mut spec = LogSpec { default, targets: Vec::new() };
     for (package, level) in &static_.package_log_levels {
         let level = level

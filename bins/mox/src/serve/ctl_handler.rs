@@ -44,22 +44,6 @@ impl CtlHandler {
         self.rt.set_config(Arc::new(config));
         Ok(())
     }
-
-    /// The account an account-or-address argument names: an account of domains.conf, or the
-    /// account of a configured address.
-    fn account_of(&self, account_or_address: &str) -> anyhow::Result<String> {
-        let config = self.rt.config();
-        if config.account(account_or_address).is_some() {
-            return Ok(account_or_address.to_string());
-        }
-        if account_or_address.contains('@') {
-            if let Ok((account, _)) = config.account_for_login(account_or_address) {
-                return Ok(account.to_string());
-            }
-            anyhow::bail!("no account has address {account_or_address:?}");
-        }
-        anyhow::bail!("no account {account_or_address:?} in domains.conf")
-    }
 }
 
 impl Handler for CtlHandler {
@@ -88,7 +72,7 @@ impl Handler for CtlHandler {
                 out.output(logging::current_spec().describe()).await
             }
             Request::SetAccountPassword { account, password } => {
-                let account = self.account_of(&account)?;
+                let account = crate::cmd::account_of(&self.rt.config(), &account)?;
                 let rt = self.rt.clone();
                 let name = account.clone();
                 tokio::task::spawn_blocking(move || rt.accounts().set_password(&name, &password))
@@ -122,7 +106,7 @@ impl Handler for CtlHandler {
                 self.edit(move |c| config::edit::domain_rm(c, &domain)).await
             }
             Request::Import { format, account, mailbox, path } => {
-                let account = self.account_of(&account)?;
+                let account = crate::cmd::account_of(&self.rt.config(), &account)?;
                 let rt = self.rt.clone();
                 let progress = out.progress();
                 let summary = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
@@ -151,7 +135,12 @@ impl Handler for CtlHandler {
                     Ok((summary, lines))
                 })
                 .await??;
-                out.output(crate::cmd::backup_summary_text(&summary, &lines)).await
+                let mut text = String::new();
+                for w in &summary.warnings {
+                    text += &format!("warning: {w}\n");
+                }
+                text += &crate::cmd::backup_summary_text(&summary, &lines);
+                out.output(text).await
             }
         }
     }

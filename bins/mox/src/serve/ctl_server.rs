@@ -98,18 +98,22 @@ impl CtlListener {
         Ok(CtlListener { listener, path })
     }
 
-    /// Serves requests until `shutdown` is triggered; each connection runs as its own task,
-    /// tracked by `shutdown` so the drain waits for it. Removes the socket file at the end.
-    pub(crate) async fn serve<H: Handler>(self, handler: Arc<H>, shutdown: runtime::Shutdown) {
+    /// Serves requests until `shutdown` is triggered, each connection as a task in
+    /// `connections` (not in `shutdown`'s drain: a `stop` request waits for the drain, and
+    /// must not wait for itself; the server waits for `connections` after the drain, so the
+    /// `stop` gets its answer). Removes the socket file at the end.
+    pub(crate) async fn serve<H: Handler>(
+        self,
+        handler: Arc<H>,
+        shutdown: runtime::Shutdown,
+        connections: tokio_util::task::TaskTracker,
+    ) {
         loop {
             tokio::select! {
                 _ = shutdown.wait() => break,
                 accepted = self.listener.accept() => match accepted {
                     Ok((stream, _)) => {
-                        let handler = handler.clone();
-                        // Not tracked for the drain: a `stop` request waits for the drain
-                        // itself, and must not wait for its own connection.
-                        tokio::spawn(serve_connection(stream, handler));
+                        connections.spawn(serve_connection(stream, handler.clone()));
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "accepting control connection");
@@ -187,7 +191,8 @@ mod tests {
         let mode = std::fs::metadata(ctl::socket_path(dir.path())).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let shutdown = runtime::Shutdown::new();
-        let server = tokio::spawn(listener.serve(Arc::new(Echo), shutdown.clone()));
+        let tasks = tokio_util::task::TaskTracker::new();
+        let server = tokio::spawn(listener.serve(Arc::new(Echo), shutdown.clone(), tasks));
 
         let mut seen = Vec::new();
         let client = Client::connect_running(dir.path()).await.unwrap();

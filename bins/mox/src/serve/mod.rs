@@ -6,6 +6,7 @@ pub(crate) mod ctl_handler;
 pub(crate) mod ctl_server;
 pub(crate) mod listen;
 pub(crate) mod lock;
+pub(crate) mod permissions;
 pub(crate) mod privileges;
 pub(crate) mod reload;
 pub(crate) mod services;
@@ -33,9 +34,18 @@ pub(crate) struct ServeOptions {
     pub(crate) mode: Mode,
     /// For every lookup.
     pub(crate) resolver: Arc<dyn dns::Resolver>,
+    /// Whether to continue as mox.conf's User when started as root (not for localserve,
+    /// which runs as whoever starts it).
+    pub(crate) drop_privileges: bool,
     /// Called once everything listens, before serving (localserve prints how to connect).
-    pub(crate) on_ready: Option<Box<dyn FnOnce(&config::Config) + Send>>,
+    pub(crate) on_ready: Option<OnReady>,
 }
+
+/// See [`ServeOptions::on_ready`].
+pub(crate) type OnReady = Box<dyn FnOnce(&config::Config) + Send>;
+
+/// TLS configurations by listener name.
+type ListenerTls = HashMap<String, Arc<rustls::ServerConfig>>;
 
 /// A service bound to an address, not yet running.
 struct Bound {
@@ -59,21 +69,36 @@ pub(crate) async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     if !logging::given_on_command_line() {
         logging::set_spec(logging::spec_from_config(&config.static_)?)?;
     }
+    let mut config = config;
+    // "DataDir: ." names mox.conf's directory: say so without the dot in logs and messages.
+    config.data_dir =
+        config.data_dir.components().filter(|c| *c != std::path::Component::CurDir).collect();
     let config = Arc::new(config);
 
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-    let _lock = lock::DataDirLock::acquire(&config.data_dir)?;
-
-    let (bound, tls) = bind_listeners(&config)?;
-
-    if privileges::is_root() {
+    let run_as = if options.drop_privileges && privileges::is_root() {
         let (uid, gid) = config.static_.user_ids().map_err(|e| anyhow::anyhow!("{e}"))?;
-        privileges::drop_to(privileges::RunAs {
+        if !config.static_.no_fix_permissions {
+            let config_dir = config.static_path.parent().filter(|d| !d.as_os_str().is_empty());
+            for dir in config_dir.into_iter().chain([config.data_dir.as_path()]) {
+                permissions::fix_dir(dir, uid);
+            }
+        }
+        Some(privileges::RunAs {
             uid: nix::unistd::Uid::from_raw(uid),
             gid: nix::unistd::Gid::from_raw(gid),
-        })?;
-        tracing::info!(uid, gid, "dropped root privileges after binding");
+        })
+    } else {
+        None
+    };
+    let _lock = lock::DataDirLock::acquire(&config.data_dir)?;
+
+    let (bound, tls) = bind_listeners(&config, options.mode)?;
+
+    if let Some(run_as) = run_as {
+        privileges::drop_to(run_as)?;
+        tracing::info!(uid = %run_as.uid, gid = %run_as.gid, "dropped root privileges after binding");
     }
 
     let shutdown = Shutdown::new();
@@ -110,10 +135,11 @@ pub(crate) async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         tracing::info!(service = bg.name, "starting");
         tasks.spawn((bg.start)(rt.clone()));
     }
-    tasks.spawn(ctl.serve(handler, shutdown.clone()));
+    let ctl_connections = tokio_util::task::TaskTracker::new();
+    tasks.spawn(ctl.serve(handler, shutdown.clone(), ctl_connections.clone()));
     tasks.spawn(reload::follow_domains_conf(rt.clone()));
 
-    log_not_in_effect(&config);
+    log_not_in_effect(&config, options.mode);
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         pid = std::process::id(),
@@ -140,6 +166,9 @@ pub(crate) async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     .await;
     tasks.abort_all();
     let _ = stopped.0.send(true);
+    // Let control requests (a `stop` waiting for this moment) send their answer.
+    ctl_connections.close();
+    let _ = tokio::time::timeout(Duration::from_secs(1), ctl_connections.wait()).await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -150,9 +179,11 @@ pub(crate) async fn serve(options: ServeOptions) -> anyhow::Result<()> {
 /// mox.
 fn bind_listeners(
     config: &config::Config,
-) -> anyhow::Result<(Vec<Bound>, HashMap<String, Arc<rustls::ServerConfig>>)> {
+    mode: Mode,
+) -> anyhow::Result<(Vec<Bound>, ListenerTls)> {
     let mut bound = Vec::new();
     let mut tls = HashMap::new();
+    let mut not_served = Vec::new();
     for (name, listener) in &config.static_.listeners {
         if let Some(t) = &listener.tls {
             if t.acme.is_some() {
@@ -183,10 +214,15 @@ fn bind_listeners(
         for service in SERVICES {
             let Some(port) = (service.port)(listener) else { continue };
             if service.start.is_none() {
-                tracing::warn!(
-                    listener = %name, service = service.name, port,
-                    "not yet in effect in mox-rs: this service is not served, its port stays closed"
-                );
+                // localserve enables every service mox has; one line is enough there.
+                if mode == Mode::Localserve {
+                    not_served.push(format!("{}:{port}", service.name));
+                } else {
+                    tracing::warn!(
+                        listener = %name, service = service.name, port,
+                        "not yet in effect in mox-rs: this service is not served, its port stays closed"
+                    );
+                }
                 continue;
             }
             if service.implicit_tls && !tls.contains_key(name) {
@@ -203,27 +239,55 @@ fn bind_listeners(
             }
         }
     }
+    if !not_served.is_empty() {
+        tracing::info!(services = %not_served.join(" "), "not served by mox-rs yet, ports stay closed");
+    }
     Ok((bound, tls))
 }
 
-/// Logs, once, each configured setting that mox-rs accepts but does not act on yet.
-fn log_not_in_effect(config: &config::Config) {
-    for setting in config::not_in_effect(config) {
-        tracing::warn!(%setting, "configured, but not yet in effect in mox-rs");
+/// Logs, once, each configured setting that mox-rs accepts but does not act on yet. Listener
+/// services are left to the registry (see [`bind_listeners`]), which knows which are served.
+fn log_not_in_effect(config: &config::Config, mode: Mode) {
+    let is_service = |path: &str| {
+        let mut parts = path.split('.');
+        parts.next() == Some("Listeners")
+            && parts.next().is_some()
+            && parts.next().is_some_and(|s| SERVICES.iter().any(|svc| svc.name == s))
+            && parts.next().is_none()
+    };
+    let settings: Vec<_> = config
+        .not_in_effect()
+        .into_iter()
+        .filter(|s| !(s.file == "mox.conf" && is_service(&s.path)))
+        .collect();
+    if mode == Mode::Localserve {
+        // Its generated configuration is mox's; one line is enough there.
+        if !settings.is_empty() {
+            let paths: Vec<&str> = settings.iter().map(|s| s.path.as_str()).collect();
+            tracing::info!(settings = %paths.join(" "), "configured, but not yet in effect in mox-rs");
+        }
+        return;
+    }
+    for setting in settings {
+        tracing::warn!(
+            file = setting.file, setting = %setting.path, why = setting.why,
+            "configured, but not yet in effect in mox-rs"
+        );
     }
 }
 
 /// Resolves on SIGINT or SIGTERM, or when the stop signal was given (by `mox stop`).
 async fn wait_for_stop(shutdown: &Shutdown) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (mut int, mut term) = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
-        (Ok(i), Ok(t)) => (i, t),
-        (Err(e), _) | (_, Err(e)) => {
-            tracing::error!(error = %e, "cannot watch for signals; stop with \"mox stop\"");
-            shutdown.wait().await;
-            return;
-        }
-    };
+    let (mut int, mut term) =
+        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            (Ok(i), Ok(t)) => (i, t),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = %e, "cannot watch for signals; stop with \"mox stop\"");
+                shutdown.wait().await;
+                return;
+            }
+        };
     tokio::select! {
         _ = int.recv() => tracing::info!(signal = "SIGINT", "stop requested"),
         _ = term.recv() => tracing::info!(signal = "SIGTERM", "stop requested"),

@@ -1,28 +1,15 @@
 //! Dropping root after binding: `mox serve` started as root binds its ports (25, 465, 993,
 //! ...) and then continues as the configured `User` (default `mox`), as mox does. A value
-//! that is not a user name is taken as a numeric uid (with that number as gid too).
+//! that is not a user name is taken as a numeric uid (with that number as gid too), see
+//! `config::Static::user_ids`.
 
-use nix::unistd::{Gid, Uid, User};
+use nix::unistd::{Gid, Uid};
 
 /// The uid and gid to run as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RunAs {
     pub(crate) uid: Uid,
     pub(crate) gid: Gid,
-}
-
-/// Looks up `user` (a name, or a number used as uid and gid).
-pub(crate) fn resolve_user(user: &str) -> anyhow::Result<RunAs> {
-    match User::from_name(user) {
-        Ok(Some(u)) => Ok(RunAs { uid: u.uid, gid: u.gid }),
-        Ok(None) | Err(_) => match user.parse::<u32>() {
-            Ok(n) => Ok(RunAs { uid: Uid::from_raw(n), gid: Gid::from_raw(n) }),
-            Err(_) => anyhow::bail!(
-                "user {user:?} (config User) does not exist and is not a number; create it \
-                 (e.g. useradd -r -d /home/mox {user}) or set User"
-            ),
-        },
-    }
 }
 
 /// Whether the process runs as root.
@@ -51,15 +38,6 @@ pub(crate) fn drop_to(run_as: RunAs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_and_numbers_resolve() {
-        assert_eq!(resolve_user("root").unwrap().uid, Uid::from_raw(0));
-        let n = resolve_user("4242").unwrap();
-        assert_eq!((n.uid.as_raw(), n.gid.as_raw()), (4242, 4242));
-        let e = resolve_user("no-such-user-here").unwrap_err().to_string();
-        assert!(e.contains("does not exist"), "{e}");
-    }
 
     #[test]
     fn root_is_refused_as_a_target() {

@@ -20,6 +20,7 @@ use runtime::Runtime;
 
 /// A listening socket handed to a service.
 #[derive(Debug)]
+#[allow(dead_code, reason = "read by the services, as each registers its starter")]
 pub(crate) struct ServiceSocket {
     /// The listener's name in mox.conf (`Listeners.<name>`); the service reads its own
     /// settings there.
@@ -31,8 +32,11 @@ pub(crate) struct ServiceSocket {
     pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
 }
 
+/// What a service runs until the server stops.
+pub(crate) type ServiceFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// A service's entry point.
-pub(crate) type Starter = fn(Arc<Runtime>, ServiceSocket) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+pub(crate) type Starter = fn(Arc<Runtime>, ServiceSocket) -> ServiceFuture;
 
 /// A service a listener can enable.
 #[derive(Debug, Clone, Copy)]
@@ -175,7 +179,7 @@ pub(crate) struct Background {
     /// Its name, for logs.
     pub(crate) name: &'static str,
     /// Runs it until `rt.shutdown()` is triggered.
-    pub(crate) start: fn(Arc<Runtime>) -> Pin<Box<dyn Future<Output = ()> + Send>>,
+    pub(crate) start: fn(Arc<Runtime>) -> ServiceFuture,
 }
 
 /// The background services (the queue registers here).
