@@ -260,19 +260,14 @@ impl Filter {
         drop(table);
         // Most extreme first; of equal scores the longer (more specific) word, then by name
         // so the result does not depend on hash order.
-        ham_words.sort_by(|a, b| {
-            a.0.total_cmp(&b.0).then(b.1.len().cmp(&a.1.len())).then(a.1.cmp(b.1))
-        });
-        spam_words.sort_by(|a, b| {
-            b.0.total_cmp(&a.0).then(b.1.len().cmp(&a.1.len())).then(a.1.cmp(b.1))
-        });
+        ham_words
+            .sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.len().cmp(&a.1.len())).then(a.1.cmp(b.1)));
+        spam_words
+            .sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.len().cmp(&a.1.len())).then(a.1.cmp(b.1)));
         ham_words.truncate(p.top_words);
         spam_words.truncate(p.top_words);
-        let eta: f64 = ham_words
-            .iter()
-            .chain(spam_words.iter())
-            .map(|(r, _)| (1.0 - r).ln() - r.ln())
-            .sum();
+        let eta: f64 =
+            ham_words.iter().chain(spam_words.iter()).map(|(r, _)| (1.0 - r).ln() - r.ln()).sum();
         let probability = 1.0 / (1.0 + eta.exp());
         let to_scores = |l: Vec<(f64, &str)>| {
             l.into_iter().map(|(score, w)| WordScore { word: w.to_string(), score }).collect()
@@ -311,7 +306,8 @@ impl Filter {
     pub fn trained_class(&self, id: MessageId) -> Result<Option<Class>, Error> {
         let inner = &self.inner;
         let txn = inner.env.read_txn().map_err(inner.db_err("begin read transaction"))?;
-        let v = inner.trained.get(&txn, &id.0.to_be_bytes()).map_err(inner.db_err("read trained"))?;
+        let v =
+            inner.trained.get(&txn, &id.0.to_be_bytes()).map_err(inner.db_err("read trained"))?;
         Ok(v.and_then(|v| v.first().copied()).and_then(Class::from_byte))
     }
 
@@ -451,8 +447,7 @@ impl Training<'_> {
 
     /// Writes the changes (one LMDB commit, flushed to disk), then updates the shared table.
     pub fn commit(self) -> Result<(), Error> {
-        if self.deltas.is_empty() && self.classes.is_empty() && self.hams == 0 && self.spams == 0
-        {
+        if self.deltas.is_empty() && self.classes.is_empty() && self.hams == 0 && self.spams == 0 {
             return Ok(());
         }
         let inner = &self.filter.inner;
@@ -611,8 +606,7 @@ impl Inner {
             counts.insert(word_hash(w), decode_counts(v));
         }
         txn.commit().map_err(self.db_err("commit"))?;
-        *self.table.write().unwrap_or_else(PoisonError::into_inner) =
-            Table { hams, spams, counts };
+        *self.table.write().unwrap_or_else(PoisonError::into_inner) = Table { hams, spams, counts };
         Ok(())
     }
 

@@ -20,10 +20,8 @@ pub(crate) fn text(html: &str) -> String {
             }
             _ => {
                 // Copy up to the next markup character in one go.
-                let end = b[i..]
-                    .iter()
-                    .position(|&c| c == b'<' || c == b'&')
-                    .map_or(b.len(), |p| i + p);
+                let end =
+                    b[i..].iter().position(|&c| c == b'<' || c == b'&').map_or(b.len(), |p| i + p);
                 out.push_str(&html[i..end]);
                 i = end;
             }
@@ -36,8 +34,8 @@ pub(crate) fn text(html: &str) -> String {
 fn tag(html: &str, i: usize, out: &mut String) -> usize {
     let b = html.as_bytes();
     let rest = &html[i..];
-    if rest.starts_with("<!--") {
-        return match rest[4..].find("-->") {
+    if let Some(comment) = rest.strip_prefix("<!--") {
+        return match comment.find("-->") {
             Some(p) => i + 4 + p + 3,
             None => b.len(),
         };
@@ -56,11 +54,12 @@ fn tag(html: &str, i: usize, out: &mut String) -> usize {
     let name = html[name_start..name_end].to_ascii_lowercase();
     out.push(' ');
     let closing = b.get(i + 1) == Some(&b'/');
-    if !closing && name == "img" {
-        if let Some(alt) = attribute(&html[name_end..end.min(b.len())], "alt") {
-            out.push_str(&text(&alt));
-            out.push(' ');
-        }
+    if !closing
+        && name == "img"
+        && let Some(alt) = attribute(&html[name_end..end.min(b.len())], "alt")
+    {
+        out.push_str(&text(&alt));
+        out.push(' ');
     }
     if !closing && SKIP_CONTENT.contains(&name.as_str()) && !html[..end].ends_with("/>") {
         // Skip to the matching end tag (case-insensitively).
@@ -190,10 +189,12 @@ mod tests {
 
     #[test]
     fn strips_markup() {
-        let t = text("<html><head><title>T</title><style>p{x:1}</style></head><body>\
+        let t = text(
+            "<html><head><title>T</title><style>p{x:1}</style></head><body>\
             <p class=\"a>b\">Hello&nbsp;<b>big</b>&amp;bold &#233;t&#xE9; wor&shy;ld</p>\
             <SCRIPT>alert('x')</script><img src=\"a.png\" alt='shiny offer'>\
-            <!-- hidden --> 1 < 2 &bogus; &</body></html>");
+            <!-- hidden --> 1 < 2 &bogus; &</body></html>",
+        );
         let words: Vec<&str> = t.split_whitespace().collect();
         assert_eq!(
             words,

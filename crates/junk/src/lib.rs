@@ -42,7 +42,7 @@
 //! assert!(c.spams.iter().any(|w| w.word == "lottery"));
 //! let c = filter.classify_message(b"Subject: agenda\r\n\r\nAgenda for the project meeting\r\n");
 //! assert!(c.probability < 0.05, "{c}");
-//! # Ok::<(), junk::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! The delivery decision, as the SMTP server makes it, is one call; see [`decision`].

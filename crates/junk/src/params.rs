@@ -199,7 +199,14 @@ mod tests {
         };
         let r = junk_neutral_notjunk.compile().unwrap();
         assert_eq!(r.mailbox_class("Other", false), MailboxClass::Junk);
-        let bad = AutomaticJunkFlags { enabled: true, junk_mailbox_regexp: "(".into(), ..Default::default() };
-        assert!(matches!(bad.compile(), Err(Error::InvalidRegexp { field: "JunkMailboxRegexp", .. })));
+        let bad = AutomaticJunkFlags {
+            enabled: true,
+            junk_mailbox_regexp: "(".into(),
+            ..Default::default()
+        };
+        assert!(matches!(
+            bad.compile(),
+            Err(Error::InvalidRegexp { field: "JunkMailboxRegexp", .. })
+        ));
     }
 }

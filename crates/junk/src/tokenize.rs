@@ -248,8 +248,7 @@ fn looks_random(w: &str) -> bool {
     }
     let mut stretch = 0;
     for b in w.bytes() {
-        let consonant =
-            matches!(b, b'b'..=b'd' | b'f'..=b'h' | b'j'..=b'n' | b'p'..=b't' | b'v'..=b'z' | b'2'..=b'9');
+        let consonant = matches!(b, b'b'..=b'd' | b'f'..=b'h' | b'j'..=b'n' | b'p'..=b't' | b'v'..=b'z' | b'2'..=b'9');
         if consonant {
             stretch += 1;
             if stretch >= 6 {
@@ -318,7 +317,10 @@ mod tests {
     #[test]
     fn text_case_folding_and_filters() {
         let p = Params::default();
-        let w = text_words("Hello HELLO hello, World! It's 2024 abc1234 x1 ab 0x1234ff qwrtzpk don't 'quoted'", &p);
+        let w = text_words(
+            "Hello HELLO hello, World! It's 2024 abc1234 x1 ab 0x1234ff qwrtzpk don't 'quoted'",
+            &p,
+        );
         assert_eq!(words(&w), ["don't", "hello", "it's", "quoted", "world"]);
     }
 
@@ -338,7 +340,10 @@ mod tests {
             ["cheap", "cheap rolex", "cheap rolex watches", "rolex", "rolex watches", "watches"]
         );
         let only_two = Params { onegrams: false, twograms: true, ..Params::default() };
-        assert_eq!(words(&text_words("cheap rolex watches", &only_two)), ["cheap rolex", "rolex watches"]);
+        assert_eq!(
+            words(&text_words("cheap rolex watches", &only_two)),
+            ["cheap rolex", "rolex watches"]
+        );
     }
 
     #[test]
@@ -368,13 +373,37 @@ binaryword\r\n\
         let w = message_words(msg, &Params::default());
         let got = words(&w);
         for want in [
-            "claim", "your", "prize", "now", "café", "bonus", "gift", "jackpot",
-            "from:lottery", "from:office", "from:winner", "from:lotto", "from:example",
-            "subject:glück", "subject:winner",
+            "claim",
+            "your",
+            "prize",
+            "now",
+            "café",
+            "bonus",
+            "gift",
+            "jackpot",
+            "from:lottery",
+            "from:office",
+            "from:winner",
+            "from:lotto",
+            "from:example",
+            "subject:glück",
+            "subject:winner",
         ] {
             assert!(got.contains(&want), "{want} missing from {got:?}");
         }
-        for unwanted in ["hidden", "color", "tracking", "var", "html", "body", "commentword", "binaryword", "ignoredheader", "x-other:ignoredheader", "png"] {
+        for unwanted in [
+            "hidden",
+            "color",
+            "tracking",
+            "var",
+            "html",
+            "body",
+            "commentword",
+            "binaryword",
+            "ignoredheader",
+            "x-other:ignoredheader",
+            "png",
+        ] {
             assert!(!got.iter().any(|g| g.ends_with(unwanted)), "{unwanted} in {got:?}");
         }
         // Short header words are left out.
