@@ -60,7 +60,7 @@ pub mod train;
 
 pub use error::Error;
 pub use filter::{Class, Classification, Counts, Filter, Stats, TrainOutcome, Training, WordScore};
-pub use params::{AutomaticJunkFlags, JunkFilter, JunkFlagRules, MailboxClass, Params};
+pub use params::{AutomaticJunkFlags, Combining, JunkFilter, JunkFlagRules, MailboxClass, Params};
 pub use tokenize::Words;
 
 #[doc(hidden)]

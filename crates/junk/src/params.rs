@@ -24,10 +24,36 @@ pub struct Params {
     pub ignore_words: f64,
     /// Words seen in at most this many messages are rare, and their power is reduced.
     pub rare_words: u32,
+    /// How word probabilities are combined (not a mox setting: mox always uses naive Bayes).
+    pub combining: Combining,
+}
+
+/// How the top words' probabilities make the message's spam probability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Combining {
+    /// Robinson-Fisher inverse chi-square (as bogofilter and SpamBayes): a message with strong
+    /// words on both sides is unsure (near 0.5) rather than spam. Fewer false positives than
+    /// naive Bayes on our corpus (see the crate's accuracy test).
+    #[default]
+    ChiSquare,
+    /// mox's naive Bayes: `1 / (1 + e^Σ(ln(1-p) - ln p))`.
+    NaiveBayes,
+}
+
+impl Params {
+    /// The settings we recommend for new accounts: the quickstart values with 30 top words
+    /// and words within 0.3 of 0.5 ignored, used with a threshold of 0.9
+    /// ([`JunkFilter::RECOMMENDED_THRESHOLD`]). On the crate's test corpus they keep
+    /// bogofilter's zero false positives while missing about 2% of spam, against 24% with
+    /// the quickstart values (see README).
+    pub fn recommended() -> Params {
+        Params { top_words: 30, ignore_words: 0.3, ..Params::default() }
+    }
 }
 
 impl Default for Params {
-    /// mox's quickstart values: one-grams, max power 0.01, 10 top words, ignore 0.1, rare 2.
+    /// mox's quickstart values: one-grams, max power 0.01, 10 top words, ignore 0.1, rare 2;
+    /// chi-square combining.
     fn default() -> Params {
         Params {
             onegrams: true,
@@ -37,6 +63,7 @@ impl Default for Params {
             top_words: 10,
             ignore_words: 0.1,
             rare_words: 2,
+            combining: Combining::default(),
         }
     }
 }
@@ -49,6 +76,16 @@ pub struct JunkFilter {
     pub threshold: f64,
     /// How words are counted and combined.
     pub params: Params,
+}
+
+impl JunkFilter {
+    /// The threshold to use with [`Params::recommended`].
+    pub const RECOMMENDED_THRESHOLD: f64 = 0.9;
+
+    /// [`Params::recommended`] with its threshold.
+    pub fn recommended() -> JunkFilter {
+        JunkFilter { threshold: JunkFilter::RECOMMENDED_THRESHOLD, params: Params::recommended() }
+    }
 }
 
 impl Default for JunkFilter {

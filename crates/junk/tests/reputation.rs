@@ -2,7 +2,9 @@
 //! and flag changes in a store account.
 
 use junk::reputation::{Method, evaluate};
-use store::{Account, FlagOp, Flags, MailboxId, NewMessage, Origin, SentRecipient, SpecialUse, UidSet};
+use store::{
+    Account, FlagOp, Flags, MailboxId, NewMessage, Origin, SentRecipient, SpecialUse, UidSet,
+};
 
 fn now() -> i64 {
     store::Timestamp::now().unix
@@ -21,7 +23,14 @@ fn from(addr: &str, validated: bool) -> Origin {
     Origin {
         msg_from_localpart: lp.into(),
         msg_from_domain: dom.into(),
-        msg_from_org_domain: dom.rsplitn(3, '.').take(2).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("."),
+        msg_from_org_domain: dom
+            .rsplitn(3, '.')
+            .take(2)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("."),
         msg_from_validated: validated,
         ..Default::default()
     }
@@ -66,8 +75,17 @@ fn exact_from_address() {
 fn sent_to_address_and_domains() {
     let (_d, acc, inbox) = account();
     acc.create_mailbox("Sent", SpecialUse::SENT).unwrap();
-    let r = SentRecipient { localpart: "bob".into(), domain: "mail.example.com".into(), org_domain: "example.com".into() };
-    acc.deliver_bytes("Sent", b"To: bob\r\n\r\nhi\r\n", NewMessage { sent_to: vec![r], ..Default::default() }).unwrap();
+    let r = SentRecipient {
+        localpart: "bob".into(),
+        domain: "mail.example.com".into(),
+        org_domain: "example.com".into(),
+    };
+    acc.deliver_bytes(
+        "Sent",
+        b"To: bob\r\n\r\nhi\r\n",
+        NewMessage { sent_to: vec![r], ..Default::default() },
+    )
+    .unwrap();
     let v = verdict(&acc, inbox, &from("bob@mail.example.com", false));
     assert_eq!((v.junk, v.conclusive, v.method), (Some(false), true, Method::MsgToFull));
     let v = verdict(&acc, inbox, &from("carol@mail.example.com", true));
@@ -125,7 +143,10 @@ fn dkim_and_spf_domains() {
     deliver(&acc, dkim("spammy.example"), true);
     assert!(verdict(&acc, inbox, &dkim("spammy.example")).conclusive);
     // Mixed signals from two domains: no opinion.
-    let both = Origin { dkim_domains: vec!["esp.example".into(), "spammy.example".into()], ..Default::default() };
+    let both = Origin {
+        dkim_domains: vec!["esp.example".into(), "spammy.example".into()],
+        ..Default::default()
+    };
     assert_eq!(verdict(&acc, inbox, &both).junk, None);
     // SPF: the MAIL FROM domain counts only when verified.
     let spf = |verified| Origin {
@@ -139,7 +160,11 @@ fn dkim_and_spf_domains() {
     let v = verdict(&acc, inbox, &spf(true));
     assert_eq!((v.junk, v.method), (Some(true), Method::DkimSpf));
     // EHLO, when verified and MAIL FROM has no history.
-    let ehlo = Origin { ehlo_domain: "mx.good.example".into(), ehlo_validated: true, ..Default::default() };
+    let ehlo = Origin {
+        ehlo_domain: "mx.good.example".into(),
+        ehlo_validated: true,
+        ..Default::default()
+    };
     deliver(&acc, ehlo.clone(), false);
     assert_eq!(verdict(&acc, inbox, &ehlo).junk, Some(false));
 }
@@ -150,7 +175,11 @@ fn ip_networks() {
     let ip = |s: &str| Origin { remote_ip: Some(s.parse().unwrap()), ..Default::default() };
     deliver(&acc, ip("192.0.2.10"), true);
     let v = verdict(&acc, inbox, &ip("192.0.2.10"));
-    assert_eq!((v.junk, v.conclusive, v.method), (Some(true), false, Method::Ip1), "one message is not enough");
+    assert_eq!(
+        (v.junk, v.conclusive, v.method),
+        (Some(true), false, Method::Ip1),
+        "one message is not enough"
+    );
     deliver(&acc, ip("192.0.2.10"), true);
     let v = verdict(&acc, inbox, &ip("192.0.2.10"));
     assert_eq!((v.junk, v.conclusive), (Some(true), true));
@@ -176,13 +205,22 @@ fn trash_unread_and_answered_count() {
     let (_d, acc, inbox) = account();
     let trash = acc.create_mailbox("Trash", SpecialUse::TRASH).unwrap();
     let o = from("promo@shop.example", true);
-    acc.deliver_bytes("Inbox", b"x", NewMessage { origin: Some(o.clone()), ..Default::default() }).unwrap();
+    acc.deliver_bytes("Inbox", b"x", NewMessage { origin: Some(o.clone()), ..Default::default() })
+        .unwrap();
     assert_eq!(verdict(&acc, inbox, &o).method, Method::None, "unclassified");
     acc.move_messages(inbox, &UidSet::all(), trash).unwrap();
     let v = verdict(&acc, inbox, &o);
     assert_eq!((v.junk, v.method), (Some(true), Method::MsgFromFull), "moved to Trash unread");
     let o2 = from("friend@home.example", true);
-    acc.deliver_bytes("Inbox", b"y", NewMessage { origin: Some(o2.clone()), ..Default::default() }).unwrap();
-    acc.store_flags(inbox, &UidSet::all(), FlagOp::Add, &Flags::parse(["\\Answered"]).unwrap(), None).unwrap();
+    acc.deliver_bytes("Inbox", b"y", NewMessage { origin: Some(o2.clone()), ..Default::default() })
+        .unwrap();
+    acc.store_flags(
+        inbox,
+        &UidSet::all(),
+        FlagOp::Add,
+        &Flags::parse(["\\Answered"]).unwrap(),
+        None,
+    )
+    .unwrap();
     assert_eq!(verdict(&acc, inbox, &o2).junk, Some(false), "replied to");
 }
