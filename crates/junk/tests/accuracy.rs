@@ -3,6 +3,8 @@
 //! (ham called spam) and false negatives; requires no more false positives than bogofilter
 //! and at most 1 in 500 ham.
 
+#![allow(clippy::unwrap_used)]
+
 mod corpus;
 
 use std::path::{Path, PathBuf};

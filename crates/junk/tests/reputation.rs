@@ -1,6 +1,8 @@
 //! Reputation from an account's real history: each signal of mox's rules, through deliveries
 //! and flag changes in a store account.
 
+#![allow(clippy::unwrap_used)]
+
 use junk::reputation::{Method, evaluate};
 use store::{
     Account, FlagOp, Flags, MailboxId, NewMessage, Origin, SentRecipient, SpecialUse, UidSet,
