@@ -132,6 +132,7 @@ commands! {
     dnsbl::Dnsbl,
     #[command(subcommand)]
     mtasts::Mtasts,
+    retrain::Retrain,
     sendmail::Sendmail,
     #[command(subcommand)]
     spf::Spf,
