@@ -117,6 +117,7 @@ commands! {
     dmarc::Dmarc,
     #[command(subcommand)]
     dnsbl::Dnsbl,
+    example::Example,
     #[command(subcommand)]
     export::Export,
     #[command(subcommand)]
