@@ -262,7 +262,7 @@ fn check_domain(
         let fp = sp.key("PrivateKeyFile");
         let contents = match c.new_files.get(&file) {
             Some(text) => Ok(text.clone()),
-            None => std::fs::read_to_string(&file),
+            None => crate::check::read_named_file(&file),
         };
         let text = match contents {
             Ok(t) => t,

@@ -346,3 +346,6 @@ impl Config {
 
 #[doc(hidden)]
 pub mod testing;
+
+#[doc(hidden)]
+pub mod fuzzing;
