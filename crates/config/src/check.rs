@@ -198,6 +198,26 @@ pub(crate) fn pem_label(text: &str) -> Option<&str> {
     Some(&text[start..start + end])
 }
 
+/// The largest file the configuration may name (keys, certificates): far more than any is.
+const MAX_NAMED_FILE: u64 = 1 << 20;
+
+/// Reads a file the configuration names (a key or certificate): only a regular file of at most
+/// 1 MiB, so a mistaken `/dev/zero` or a FIFO cannot hang loading.
+pub(crate) fn read_named_file(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
+    }
+    if meta.len() > MAX_NAMED_FILE {
+        return Err(Error::new(ErrorKind::InvalidData, "larger than 1 MiB"));
+    }
+    let mut text = String::new();
+    file.take(MAX_NAMED_FILE).read_to_string(&mut text)?;
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

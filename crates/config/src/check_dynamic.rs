@@ -262,7 +262,7 @@ fn check_domain(
         let fp = sp.key("PrivateKeyFile");
         let contents = match c.new_files.get(&file) {
             Some(text) => Ok(text.clone()),
-            None => std::fs::read_to_string(&file),
+            None => crate::check::read_named_file(&file),
         };
         let text = match contents {
             Ok(t) => t,
@@ -379,9 +379,13 @@ fn check_account(
     let ap = KeyPath::root().key("Accounts").key(name);
     let Some(mut acc) = d.accounts.remove(name) else { return };
 
-    match parse_domain(&acc.domain) {
-        Ok(dom) => acc.dns_domain = dom,
-        Err(e) => c.dynamic_err(&ap.key("Domain"), format!("parsing domain: {e}")),
+    // An empty Domain is allowed, as in mox (localserve writes one).
+    acc.dns_domain = None;
+    if !acc.domain.is_empty() {
+        match parse_domain(&acc.domain) {
+            Ok(dom) => acc.dns_domain = Some(dom),
+            Err(e) => c.dynamic_err(&ap.key("Domain"), format!("parsing domain: {e}")),
+        }
     }
     if acc.rejects_mailbox.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("inbox")) {
         c.dynamic_err(
@@ -547,12 +551,14 @@ fn check_account(
         let mut key = addr_name.clone();
         let address = if let Ok(lp) = parse_localpart(&addr_name) {
             // Deprecated: only a localpart, at the account's domain.
-            if !d.domains.contains_key(acc.dns_domain.unicode()) {
-                c.dynamic_err(&dp, format!("unknown domain {}", acc.dns_domain.unicode()));
+            let Some(account_domain) =
+                acc.dns_domain.clone().filter(|dom| d.domains.contains_key(dom.unicode()))
+            else {
+                c.dynamic_err(&dp, format!("unknown domain {:?} for address", acc.domain));
                 destinations.insert(addr_name, dest);
                 continue;
-            }
-            let address = message::Address::new(lp, acc.dns_domain.clone());
+            };
+            let address = message::Address::new(lp, account_domain);
             key = address.to_string();
             tracing::warn!(
                 account = name,

@@ -66,7 +66,7 @@ pub(crate) fn check_static(s: &mut Static, config_file: &Path, c: &mut Checker) 
         let Some(eab) = &acme.external_account_binding else { continue };
         let path = root.key("ACME").key(name).key("ExternalAccountBinding").key("KeyFile");
         let file = config_dir_path(config_file, &eab.key_file);
-        match std::fs::read_to_string(&file) {
+        match crate::check::read_named_file(&file) {
             Err(e) => c.static_err(
                 &path,
                 format!("reading external account binding key {}: {e}", file.display()),
@@ -91,7 +91,7 @@ pub(crate) fn check_static(s: &mut Static, config_file: &Path, c: &mut Checker) 
         for (i, file) in ca.cert_files.iter().enumerate() {
             let path = root.key("TLS").key("CA").key("CertFiles").index(i + 1);
             let p = config_dir_path(config_file, file);
-            match std::fs::read_to_string(&p) {
+            match crate::check::read_named_file(&p) {
                 Err(e) => {
                     c.static_err(&path, format!("reading TLS CA cert file {}: {e}", p.display()))
                 }
@@ -272,7 +272,7 @@ fn check_listeners(s: &mut Static, config_file: &Path, c: &mut Checker) {
 fn check_pem_file(c: &mut Checker, path: &KeyPath, config_file: &Path, file: &str, cert: bool) {
     let p = config_dir_path(config_file, file);
     let what = if cert { "certificate" } else { "private key" };
-    match std::fs::read_to_string(&p) {
+    match crate::check::read_named_file(&p) {
         Err(e) => c.static_err(path, format!("reading {what} file {}: {e}", p.display())),
         Ok(text) => {
             let ok = match pem_label(&text) {

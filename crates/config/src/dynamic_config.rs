@@ -314,8 +314,9 @@ sconf_struct! {
             "Routes for delivering outgoing messages through the queue. Each delivery attempt evaluates these account routes, domain routes and finally global routes. The transport of the first matching route is used in the delivery attempt. If no routes match, which is the default with no configured routes, messages are delivered directly from the queue.";
     }
     derived {
-        /// The parsed `Domain` (`invalid` until validated).
-        dns_domain: dns::Domain = crate::unset_domain();
+        /// The parsed `Domain`; `None` when it is empty (as mox allows, and localserve
+        /// writes).
+        dns_domain: Option<dns::Domain> = None;
         /// The compiled `AutomaticJunkFlags.JunkMailboxRegexp`.
         junk_mailbox: Option<Regex> = None;
         /// The compiled `AutomaticJunkFlags.NeutralMailboxRegexp`.

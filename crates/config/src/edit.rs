@@ -22,7 +22,7 @@
 //!
 //! // Refused, with the reason: the address is taken.
 //! let err = config::edit::address_add(&reloaded, "Bob@example.com", "mjl").unwrap_err();
-//! assert_eq!(err.to_string(), "address bob@example.com not available: canonicalized address bob@example.com already configured");
+//! assert_eq!(err.to_string(), "address Bob@example.com not available: canonicalized address bob@example.com already configured");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

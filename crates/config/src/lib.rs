@@ -52,6 +52,7 @@ mod check_static;
 mod dynamic_config;
 pub mod edit;
 mod error;
+mod examples;
 mod lookup;
 mod not_in_effect;
 pub(crate) mod sconf;
@@ -61,6 +62,7 @@ mod types;
 pub use check_static::UnknownUser;
 pub use dynamic_config::*;
 pub use error::{ConfigError, ConfigErrors, ErrorKind, WriteError};
+pub use examples::CONFIG_EXAMPLES;
 pub use lookup::{AccountDestination, LookupError, LookupOptions, Recipient, canonical_localpart};
 pub use not_in_effect::{NOT_IN_EFFECT, NotInEffect, SetNotInEffect};
 pub use static_config::*;
@@ -344,3 +346,6 @@ impl Config {
 
 #[doc(hidden)]
 pub mod testing;
+
+#[doc(hidden)]
+pub mod fuzzing;

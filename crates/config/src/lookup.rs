@@ -186,7 +186,7 @@ impl Config {
     ///    addresses of accounts, the reporting addresses and the aliases, then the domain's
     ///    catchall (`@domain`), then, for `postmaster`, the postmaster account.
     ///
-    /// `domain` is `None` for a bare `postmaster` (RCPT TO:<postmaster>).
+    /// `domain` is `None` for a bare `postmaster` (`RCPT TO:<postmaster>`).
     ///
     /// ```
     /// # let config = config::testing::example_config();

@@ -202,7 +202,7 @@ fn dynamic_fields() {
     assert_eq!(alice.parsed_from_id_login_addresses[0].to_string(), "alice@example.com");
     assert_eq!(alice.keep_retired_message_period, Some(Duration::from_secs(168 * 3600)));
     assert_eq!(alice.keep_retired_webhook_period, Some(Duration::from_secs(24 * 3600)));
-    assert_eq!(alice.dns_domain, domain("example.com"));
+    assert_eq!(alice.dns_domain, Some(domain("example.com")));
     let dest = &alice.destinations["alice@example.com"];
     assert_eq!(dest.full_name.as_deref(), Some("Alice A."));
     let r0 = &dest.rulesets[0];

@@ -176,3 +176,11 @@ fn disabled_domains() {
         (false, true)
     );
 }
+
+#[test]
+fn config_is_shareable_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<config::Config>();
+    assert_send_sync::<config::ConfigErrors>();
+    assert_send_sync::<config::edit::EditError>();
+}

@@ -244,3 +244,5 @@ case!(parse_and_check_together, static: [("\t\t\tNoSTARTTLS: true\n", "\t\t\tNoS
     "mox.conf:11: Listeners.public.SMTP.Port: \"notaport\" is not a number",
     "mox.conf:12: Listeners.public.Color: unknown key \"Color\"",
     "domains.conf:11: Accounts.mjl.Domain: missing required key \"Domain\"");
+case!(key_file_not_regular, static: [], dynamic: [("PrivateKeyFile: dkim/s1.pem", "PrivateKeyFile: /dev/zero")],
+    "domains.conf:7: Domains.example.com.DKIM.Selectors.s1.PrivateKeyFile: reading private key /dev/zero: not a regular file");

@@ -130,6 +130,7 @@ commands! {
     dmarc::Dmarc,
     #[command(subcommand)]
     dnsbl::Dnsbl,
+    example::Example,
     #[command(subcommand)]
     mtasts::Mtasts,
     retrain::Retrain,

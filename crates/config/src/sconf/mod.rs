@@ -747,7 +747,7 @@ impl<V: Value> Value for BTreeMap<String, V> {
         }
         for (key, value) in self {
             let bad_key = key.is_empty()
-                || key.contains([':', '\n', '\r'])
+                || key.contains([':', '\n'])
                 || key.trim_start().starts_with('#')
                 || key.starts_with([' ', '\t'])
                 || key.ends_with([' ', '\t']);
@@ -796,7 +796,10 @@ macro_rules! sconf_struct {
             $(
                 #[doc = concat!("`", $key, "`")]
                 #[doc = ""]
+                // mox's text, as describe prints it (so rustdoc leaves its <...> alone).
+                #[doc = "```text"]
                 #[doc = $doc]
+                #[doc = "```"]
                 $vis $field: $ty,
             )*
             $( $( $(#[$dmeta])* $vis $dfield: $dty, )* )?
