@@ -153,11 +153,12 @@ fn every_acknowledgement_follows_its_flushes() {
         Ok(c) => c,
         Err(violations) => {
             let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
+            let kept = tmp.keep(); // For reading the trace.
             panic!(
-                "{} of {} acknowledgements came before their data was on disk (trace: {}):\n{}",
+                "{} of {} acknowledgements came before their data was on disk (trace kept: {}):\n{}",
                 violations.len(),
                 acks.len(),
-                tmp.path().join("trace").display(),
+                kept.join("trace").display(),
                 list.join("\n")
             );
         }
