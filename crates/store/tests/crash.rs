@@ -67,7 +67,7 @@ fn fnv(key: &str) -> u64 {
 
 /// Whether the delivery with sequence number `seq` is made with `\Seen` and `$Crash`.
 fn delivered_seen(seq: u64) -> bool {
-    seq % 3 == 0
+    seq.is_multiple_of(3)
 }
 
 /// The delivery loop of the child: never returns normally (the parent kills it). Lines in
