@@ -241,6 +241,8 @@ fn check_flags(
             c
         } else {
             let covered: Vec<(u32, bool)> = states.range(1..=upto).map(|(&u, &f)| (u, f)).collect();
+            // Nothing is expunged: every UID up to the change's last is there.
+            assert_eq!(covered.len(), upto as usize, "{context}: UIDs 1:{upto}");
             let before = covered.iter().all(|&(u, f)| f == expected(&committed, u));
             let after = covered.iter().all(|&(_, f)| f == add);
             assert!(
