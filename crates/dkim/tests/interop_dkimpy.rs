@@ -2,9 +2,15 @@
 //! corpus in `testdata/dkim/corpus/` plus a generated message with a 5 MB attachment:
 //!
 //! - every message we sign (RSA and Ed25519 at once, in all four canonicalizations) is
-//!   verified by dkimpy, and fails there after a header or body change;
+//!   verified by dkimpy and by us, and fails in both after a header or body change;
 //! - every message dkimpy signs (both algorithms, all four canonicalizations, and with `l=`)
-//!   we verify, and a header or body change fails here.
+//!   we verify, and a header or body change fails here (and, for the corpus, in dkimpy).
+//!
+//! The changes: the first signed header field (`From`), a signed field in the middle, two
+//! signed fields of the same name swapped (their order is signed, RFC 6376 §5.4.2), the
+//! body's first byte, and a line added at the end of the body (allowed by `l=`, RFC 6376
+//! §3.5). Swapping two fields of different names must still verify, in both, since only the
+//! order within one name is signed.
 //!
 //! dkimpy runs as `/usr/bin/python3 tests/dkimpy_peer.py JOB` (one process per direction);
 //! `.ci/deps` installs it. Without it these tests fail, saying what to install.
@@ -115,6 +121,105 @@ fn tamper_body(message: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Header fields both signers sign: ours ([`dkim::DEFAULT_HEADERS`]) and dkimpy's default
+/// list have these in common.
+const SIGNED_BY_BOTH: [&str; 5] = ["From", "To", "Subject", "Date", "Message-ID"];
+
+/// The header fields of `message` named in [`SIGNED_BY_BOTH`]: offset, length, lowercase name.
+fn signed_fields(message: &[u8]) -> Vec<(usize, usize, String)> {
+    message::Header::parse(message)
+        .fields()
+        .iter()
+        .filter(|f| SIGNED_BY_BOTH.iter().any(|n| f.is(n)))
+        .map(|f| (f.offset(), f.raw().len(), f.name().to_ascii_lowercase()))
+        .collect()
+}
+
+/// A signed header field in the middle changed (an `X` after its colon): not the first one,
+/// which [`tamper_header`] changes. `None` if there are fewer than three signed fields.
+fn tamper_middle_header(message: &[u8]) -> Option<Vec<u8>> {
+    let fields = signed_fields(message);
+    if fields.len() < 3 {
+        return None;
+    }
+    let (offset, _, _) = fields[fields.len() / 2];
+    let colon = offset + message[offset..].iter().position(|&b| b == b':')?;
+    let mut out = message.to_vec();
+    out.insert(colon + 1, b'X');
+    Some(out)
+}
+
+/// Swaps the header fields at `a` and `b` (offset, length; `a` first).
+fn swap_fields(message: &[u8], a: (usize, usize), b: (usize, usize)) -> Vec<u8> {
+    let field = |(o, l): (usize, usize)| &message[o..o + l];
+    [&message[..a.0], field(b), &message[a.0 + a.1..b.0], field(a), &message[b.0 + b.1..]].concat()
+}
+
+/// Two signed fields of the same name (and different content) swapped: the order of fields
+/// with one name is signed (RFC 6376 §5.4.2). `None` if the message has no such pair.
+fn swap_same_name(message: &[u8]) -> Option<Vec<u8>> {
+    let fields = signed_fields(message);
+    for (i, a) in fields.iter().enumerate() {
+        for b in &fields[i + 1..] {
+            let content = |f: &(usize, usize, String)| &message[f.0..f.0 + f.1];
+            // Both must end in a line ending, to be moved as they are.
+            if a.2 == b.2 && content(a) != content(b) && content(b).ends_with(b"\n") {
+                return Some(swap_fields(message, (a.0, a.1), (b.0, b.1)));
+            }
+        }
+    }
+    None
+}
+
+/// Two adjacent signed fields of different names swapped: the order across names is not
+/// signed, so the signature still verifies. `None` if the message has no such pair.
+fn swap_different_names(message: &[u8]) -> Option<Vec<u8>> {
+    let fields = signed_fields(message);
+    let pair = fields.windows(2).find(|w| {
+        w[0].2 != w[1].2
+            && w[0].0 + w[0].1 == w[1].0
+            && message[w[1].0..w[1].0 + w[1].1].ends_with(b"\n")
+    })?;
+    Some(swap_fields(message, (pair[0].0, pair[0].1), (pair[1].0, pair[1].1)))
+}
+
+/// A line added at the end of the body (and a body made, for a message without one).
+fn tamper_body_end(message: &[u8]) -> Vec<u8> {
+    let mut out = message.to_vec();
+    if !out.ends_with(b"\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    if !message::Header::parse(message).has_separator() {
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"Added at the end.\r\n");
+    out
+}
+
+/// The changed versions of a signed message, with whether a signature over it (not limited by
+/// `l=`) still verifies. The changes beyond the first header and body byte are made for the
+/// corpus only, not for the 5 MB message.
+fn variants(signed: &[u8], corpus: bool) -> Vec<(&'static str, Vec<u8>, bool)> {
+    let mut v = vec![
+        ("signed", signed.to_vec(), true),
+        ("header-changed", tamper_header(signed), false),
+        ("body-changed", tamper_body(signed), false),
+    ];
+    if corpus {
+        v.push(("body-line-appended", tamper_body_end(signed), false));
+        if let Some(m) = tamper_middle_header(signed) {
+            v.push(("middle-header-changed", m, false));
+        }
+        if let Some(m) = swap_same_name(signed) {
+            v.push(("same-name-headers-swapped", m, false));
+        }
+        if let Some(m) = swap_different_names(signed) {
+            v.push(("different-name-headers-swapped", m, true));
+        }
+    }
+    v
+}
+
 fn dkimpy(dir: &Path, job: &Value) -> Vec<Value> {
     let job_file = dir.join("job.json");
     std::fs::write(&job_file, serde_json::to_vec(job).unwrap()).unwrap();
@@ -141,15 +246,25 @@ fn zone_json() -> Value {
     Value::Object(zone)
 }
 
-#[test]
-fn dkimpy_verifies_what_we_sign() {
+/// The generated message (not in the corpus directory) gets only the first-header and
+/// first-body-byte changes: the others are about header and body structure.
+const GENERATED: &str = "generated-5mb-attachment.eml";
+
+#[tokio::test]
+async fn dkimpy_verifies_what_we_sign() {
     let dir = tempfile::tempdir().unwrap();
     let domain = Domain::parse("example.org").unwrap();
     let now = SystemTime::now();
+    let resolver = resolver();
+    let options = VerifyOptions::default();
     let mut verify = Vec::new();
-    // (file, expected ok)
+    // (what, expected ok)
     let mut expected = Vec::new();
-    for (name, message) in corpus() {
+    let mut ours_wrong = Vec::new();
+    let mut variant_counts = std::collections::BTreeMap::<&str, usize>::new();
+    let messages = corpus();
+    let message_count = messages.len();
+    for (name, message) in messages {
         for c in CANONICALIZATIONS {
             let canon: Canonicalization = c.parse().unwrap();
             let signers = [
@@ -160,16 +275,24 @@ fn dkimpy_verifies_what_we_sign() {
             ];
             let headers = dkim::sign(&signers, &message, now).unwrap();
             let signed = [headers.as_bytes(), &message].concat();
-            for (variant, bytes, ok) in [
-                ("signed", signed.clone(), true),
-                ("header-changed", tamper_header(&signed), false),
-                ("body-changed", tamper_body(&signed), false),
-            ] {
+            for (variant, bytes, ok) in variants(&signed, name != GENERATED) {
+                *variant_counts.entry(variant).or_default() += 1;
+                let what = format!("{name} {c} {variant}");
+                // Our verifier too, on both of our signatures (the first two results), for the
+                // corpus (the 5 MB message is verified in `we_verify_what_dkimpy_signs`).
+                if name != GENERATED {
+                    let results = dkim::verify(&resolver, &bytes, &options).await.unwrap();
+                    let want = if ok { Status::Pass } else { Status::Fail };
+                    let got: Vec<Status> = results.iter().take(2).map(|r| r.status).collect();
+                    if got != [want, want] {
+                        ours_wrong.push(format!("{what}: we say {got:?}, want {want}"));
+                    }
+                }
                 let file = dir.path().join(format!("{name}.{}.{variant}", c.replace('/', "-")));
                 std::fs::write(&file, &bytes).unwrap();
                 for idx in [0, 1] {
                     verify.push(json!({"file": file, "idx": idx}));
-                    expected.push((format!("{name} {c} {variant} idx {idx}"), ok));
+                    expected.push((format!("{what} idx {idx}"), ok));
                 }
             }
         }
@@ -184,11 +307,26 @@ fn dkimpy_verifies_what_we_sign() {
     }
     let passed = expected.iter().filter(|(_, ok)| *ok).count();
     println!(
-        "dkimpy checked {} signatures we made ({passed} should verify, {} are tampered)",
+        "dkimpy and we checked {} signatures we made ({passed} should verify, {} are tampered): \
+         {variant_counts:?}",
         expected.len(),
         expected.len() - passed
     );
+    // Every variant was made as often as expected, so none can pass by being left out: each
+    // message (the corpus and the generated one) in 4 canonicalizations.
+    let messages = message_count * 4;
+    let corpus = (message_count - 1) * 4;
+    assert_eq!(variant_counts["signed"], messages);
+    assert_eq!(variant_counts["header-changed"], messages);
+    assert_eq!(variant_counts["body-changed"], messages);
+    assert_eq!(variant_counts["body-line-appended"], corpus);
+    // Every corpus message has From, To, Subject, Date and Message-ID.
+    assert_eq!(variant_counts["middle-header-changed"], corpus);
+    assert_eq!(variant_counts["different-name-headers-swapped"], corpus);
+    // duplicate-headers.eml has two Subject and two To fields.
+    assert_eq!(variant_counts["same-name-headers-swapped"], 4);
     assert!(wrong.is_empty(), "{} of {} wrong:\n{}", wrong.len(), expected.len(), wrong.join("\n"));
+    assert!(ours_wrong.is_empty(), "{} wrong:\n{}", ours_wrong.len(), ours_wrong.join("\n"));
 }
 
 #[tokio::test]
@@ -227,21 +365,32 @@ async fn we_verify_what_dkimpy_signs() {
     let options = VerifyOptions::default();
     let mut wrong = Vec::new();
     let mut checked = 0;
-    for (what, i, out, length) in &cases {
+    // The corpus variants go to dkimpy too: (file, what, whether it should verify).
+    let mut dkimpy_verify = Vec::new();
+    let mut dkimpy_expected = Vec::new();
+    let mut variant_counts = std::collections::BTreeMap::<&str, usize>::new();
+    for (n, (what, i, out, length)) in cases.iter().enumerate() {
         let header = std::fs::read(out).unwrap();
         let signed = [header.as_slice(), &messages[*i].1].concat();
-        // With l=0 (an empty body in relaxed form) no body byte is signed.
+        let in_corpus = messages[*i].0 != GENERATED;
+        // With l= (RFC 6376 §3.5), text after the signed length is allowed; with l=0 (an
+        // empty body in relaxed form) no body byte is signed at all.
         let value = &header[header.iter().position(|&b| b == b':').unwrap() + 1..];
         let value = value.strip_suffix(b"\r\n").unwrap_or(value);
         let unsigned_body = dkim::Signature::parse(value).unwrap().body_length == Some(0);
-        let body_changed = if unsigned_body { Status::Pass } else { Status::Fail };
-        let mut variants = vec![
-            ("signed", signed.clone(), Status::Pass),
-            ("header-changed", tamper_header(&signed), Status::Fail),
-            ("body-changed", tamper_body(&signed), body_changed),
-        ];
+        let mut variants: Vec<(&str, Vec<u8>, Status)> = variants(&signed, in_corpus)
+            .into_iter()
+            .map(|(variant, bytes, ok)| {
+                let want = match variant {
+                    "body-changed" if unsigned_body => Status::Pass,
+                    "body-line-appended" if *length => Status::Pass,
+                    _ if ok => Status::Pass,
+                    _ => Status::Fail,
+                };
+                (variant, bytes, want)
+            })
+            .collect();
         if *length {
-            // Text appended after the signed length is allowed by l= (RFC 6376 §3.5).
             let mut appended = signed.clone();
             if !appended.ends_with(b"\n") {
                 appended.extend_from_slice(b"\r\n");
@@ -253,6 +402,7 @@ async fn we_verify_what_dkimpy_signs() {
             variants.push(("footer-appended", appended, Status::Pass));
         }
         for (variant, bytes, want) in variants {
+            *variant_counts.entry(variant).or_default() += 1;
             // dkimpy's signature is the first; a corpus message may carry others.
             let results = dkim::verify(&resolver, &bytes, &options).await.unwrap();
             checked += 1;
@@ -260,11 +410,39 @@ async fn we_verify_what_dkimpy_signs() {
                 let got: Vec<_> = results.iter().map(|r| (r.status, r.reason.clone())).collect();
                 wrong.push(format!("{what} {variant}: want {want}, got {got:?}"));
             }
+            if in_corpus {
+                let file = dir.path().join(format!("{n}.{variant}.eml"));
+                std::fs::write(&file, &bytes).unwrap();
+                dkimpy_verify.push(json!({"file": file, "idx": 0}));
+                dkimpy_expected.push((format!("{what} {variant}"), want == Status::Pass));
+            }
+        }
+    }
+    let results = dkimpy(dir.path(), &json!({"zone": zone_json(), "verify": dkimpy_verify}));
+    assert_eq!(results.len(), dkimpy_expected.len());
+    for (r, (what, ok)) in results.iter().zip(&dkimpy_expected) {
+        if r["ok"].as_bool() != Some(*ok) {
+            wrong.push(format!("{what}: dkimpy says {} ({})", r["ok"], r["error"]));
         }
     }
     println!(
-        "verified {checked} messages dkimpy signed ({} signatures, tampered variants included)",
-        cases.len()
+        "verified {checked} messages dkimpy signed ({} signatures, tampered variants included; \
+         dkimpy checked the {} of the corpus too): {variant_counts:?}",
+        cases.len(),
+        dkimpy_expected.len()
     );
-    assert!(wrong.is_empty(), "{} of {checked} wrong:\n{}", wrong.len(), wrong.join("\n"));
+    // Each variant as often as expected: per signature (9 per message), the corpus ones for
+    // the corpus messages; l= once per message; two same-name fields in duplicate-headers.eml.
+    let per_message = cases.len() / messages.len();
+    let corpus = (messages.len() - 1) * per_message;
+    assert_eq!(per_message, 9);
+    assert_eq!(variant_counts["signed"], cases.len());
+    assert_eq!(variant_counts["header-changed"], cases.len());
+    assert_eq!(variant_counts["body-changed"], cases.len());
+    assert_eq!(variant_counts["footer-appended"], messages.len());
+    assert_eq!(variant_counts["body-line-appended"], corpus);
+    assert_eq!(variant_counts["middle-header-changed"], corpus);
+    assert_eq!(variant_counts["different-name-headers-swapped"], corpus);
+    assert_eq!(variant_counts["same-name-headers-swapped"], per_message);
+    assert!(wrong.is_empty(), "{} wrong:\n{}", wrong.len(), wrong.join("\n"));
 }

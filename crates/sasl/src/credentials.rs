@@ -86,10 +86,12 @@ impl StoredCredentials {
 
     /// Derives credentials with explicit cost parameters.
     pub fn derive_with(password: &str, params: &DeriveParams) -> Result<Self, CredentialsError> {
-        if password.is_empty() {
+        let prepared = saslprep(password)?;
+        // Also a password of characters SASLprep maps to nothing (U+034F, U+00AD, ...): PLAIN
+        // cannot carry an empty password, so it could never be used (found by fuzzing).
+        if prepared.is_empty() {
             return Err(CredentialsError::Empty);
         }
-        let prepared = saslprep(password)?;
         let scram = |hash| {
             let salt = crate::random_bytes::<16>();
             ScramCredentials::derive_prepared(hash, &prepared, &salt, params.scram_iterations)

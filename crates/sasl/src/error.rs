@@ -162,8 +162,8 @@ pub enum CredentialsError {
         /// What stringprep reported.
         reason: String,
     },
-    /// The password is empty.
-    #[error("password is empty")]
+    /// The password is empty, or only characters SASLprep maps to nothing.
+    #[error("password is empty (after SASLprep, RFC 4013, which maps some characters to nothing)")]
     Empty,
     /// The stored values are malformed (wrong key sizes, zero iterations, bad hash string).
     #[error("malformed stored credentials: {reason}")]

@@ -500,3 +500,16 @@ fn secrets_stay_out_of_debug_output() {
     let debug = format!("{client:?} {server:?} {:?}", stored("pencil"));
     assert!(!debug.contains("pencil"), "{debug}");
 }
+
+/// Found by the `sasl_exchange` fuzz target: a password of characters SASLprep maps to nothing
+/// (U+034F COMBINING GRAPHEME JOINER, U+00AD SOFT HYPHEN) was stored, but PLAIN cannot carry the
+/// empty password it prepares to, so it could never be used. It is refused when set.
+#[test]
+fn regression_password_empty_after_saslprep_is_refused() {
+    for password in ["\u{34f}", "\u{ad}", "\u{ad}\u{34f}", ""] {
+        let e = StoredCredentials::derive_with(password, &cheap()).unwrap_err();
+        assert_eq!(e, sasl::CredentialsError::Empty, "{password:?}");
+    }
+    // Mapped characters around others are fine.
+    assert!(StoredCredentials::derive_with("\u{ad}x\u{34f}", &cheap()).is_ok());
+}

@@ -91,6 +91,89 @@
 //! # }
 //! ```
 //!
+//! # Durability: what a program acknowledged was on disk first
+//!
+//! A crash test with SIGKILL keeps the page cache, so it passes even if a program forgets to
+//! flush. [`Strace`] runs a program under `strace -f` (Debian package `strace`), [`Trace`]
+//! reads what it did (writes, `fsync`/`fdatasync`, `sync`/`syncfs`, names created, renamed and
+//! removed, with the thread and the order of each call), and [`Trace::check`] verifies, per
+//! acknowledgement the program made (a line it wrote to a file, an SMTP `250` or IMAP `OK` it
+//! wrote to a socket), that what it promised was flushed **before** that write:
+//!
+//! - [`Durable::FileData`]: every write to the file was followed by a flush of it (the
+//!   message file's `fdatasync`);
+//! - [`Durable::Entry`]: the file's name, and any directory created on the way to it, was
+//!   followed by an `fsync` of the directory holding it;
+//! - [`Durable::LmdbCommit`]: after those, an LMDB transaction on the database file was
+//!   committed durably (data pages written and flushed by one thread, then the meta page
+//!   written with `O_DSYNC` or flushed).
+//!
+//! Leaving out any of those flushes makes the check fail, naming the acknowledgement, the
+//! requirement and the trace line of the write that was not flushed. The procedure for a test:
+//!
+//! 1. Build the `Command` of the program (for a test binary acting as the child:
+//!    `current_exe()` with `--exact child_test_name` and an environment variable).
+//! 2. `let mut strace = Strace::new(dir.join("trace"));` and spawn `strace.command(&cmd)?`;
+//!    drive it (deliver messages, talk SMTP), let it exit (or stop it), and wait for it.
+//! 3. `let trace = strace.trace()?;` find the acknowledgements: [`Trace::lines_written_to`]
+//!    for lines the program appends to a file, or [`Trace::writes_to`] /
+//!    [`Trace::events`] for replies written to a socket ([`Target::Other`] `socket:[...]`,
+//!    with [`Write::data`]).
+//! 4. For each, an [`Acknowledged`] with the requirements, then `trace.check(&acks)`, which
+//!    returns how many were checked or every [`Violation`]. Assert the number of
+//!    acknowledgements too, so a trace that lost them cannot pass.
+//!
+//! [`Strace::inject_noop`] makes strace skip a call (it returns 0 without running), so a test
+//! can prove that the check notices, for example, every `fsync` missing.
+//!
+//! Limits: writes through a shared memory map (LMDB's `WRITE_MAP`) and `io_uring` are not in
+//! the trace; `msync` is not counted as a flush. The whole program is slowed by strace, so
+//! trace a bounded run (tens to hundreds of acknowledgements).
+//!
+//! ```
+//! use std::path::Path;
+//! use test_support::{Acknowledged, Durable, Trace};
+//!
+//! // What `strace -f -ttt -y -xx` prints (paths and data here in plain text for reading).
+//! let text = r#"
+//! 10 1.000001 openat(AT_FDCWD</d>, "/d/msg/1", O_WRONLY|O_CREAT|O_EXCL, 0666) = 3</d/msg/1>
+//! 10 1.000002 write(3</d/msg/1>, "Subject: hi\r\n\r\nbody\r\n", 21) = 21
+//! 10 1.000003 fdatasync(3</d/msg/1>) = 0
+//! 10 1.000004 openat(AT_FDCWD</d>, "/d/msg", O_RDONLY|O_CLOEXEC) = 4</d/msg>
+//! 10 1.000005 fsync(4</d/msg>) = 0
+//! 10 1.000006 openat(AT_FDCWD</d>, "/d/acked", O_WRONLY|O_APPEND) = 5</d/acked>
+//! 10 1.000007 write(5</d/acked>, "1 delivered\n", 12) = 12
+//! "#;
+//! // The acknowledgements: lines written to /d/acked, each an index into trace.events().
+//! let acknowledgements = |trace: &Trace| -> Result<Vec<Acknowledged>, String> {
+//!     Ok(trace
+//!         .lines_written_to(Path::new("/d/acked"))?
+//!         .into_iter()
+//!         .map(|(at, line)| Acknowledged {
+//!             label: line,
+//!             at,
+//!             after: None,
+//!             durable: vec![
+//!                 Durable::FileData("/d/msg/1".into()),
+//!                 Durable::Entry("/d/msg/1".into()),
+//!             ],
+//!         })
+//!         .collect())
+//! };
+//! let trace = Trace::parse(text, Path::new("/d"))?;
+//! let acks = acknowledgements(&trace)?;
+//! assert_eq!(acks.len(), 1);
+//! assert_eq!(trace.check(&acks).map(|c| c.requirements), Ok(2));
+//!
+//! // Without the fdatasync, the check names the write that was not flushed.
+//! let unsynced = text.replace("10 1.000003 fdatasync(3</d/msg/1>) = 0\n", "");
+//! let trace = Trace::parse(&unsynced, Path::new("/d"))?;
+//! let violations = trace.check(&acknowledgements(&trace)?).unwrap_err();
+//! assert_eq!(violations.len(), 1);
+//! assert!(violations[0].to_string().contains("not flushed"), "{}", violations[0]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # SMTP peers: aiosmtpd and Postfix
 //!
 //! [`Aiosmtpd`] (Debian `python3-aiosmtpd`) and [`Postfix`] (Debian `postfix`, a private
@@ -101,21 +184,25 @@
 #![warn(missing_docs)]
 
 mod dns_server;
+mod durability;
 mod https_server;
 mod mox_server;
 mod smtp_peers;
+mod trace;
 mod zone_answer;
 
 use std::io;
 use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 
 pub use dns_server::{DnsTestServer, ReceivedQuery};
+pub use durability::{Acknowledged, Checked, Durable, Strace, Violation};
 pub use https_server::{HttpsTestServer, TestCa, Validity, http_response};
 pub use mox_server::{MoxMode, MoxPorts, MoxServer};
 pub use smtp_peers::{
     Aiosmtpd, AiosmtpdConfig, PeerTls, Postfix, PostfixConfig, Received, TestCertificate,
     strip_postfix_delivery_headers,
 };
+pub use trace::{Call, Event, Target, Trace, TraceError, Write};
 
 /// A port on 127.0.0.1 that is free, for both TCP and UDP, at the time of the call, for
 /// starting an external peer (dnsmasq, Postfix) that must be told its port. Another process
