@@ -138,7 +138,7 @@ To: undisclosed-recipients:;\r\n\
 Cc: carbon copy <cc@example.org>, =?utf-8?b?SsO8cmdlbg==?= <j@example.de>\r\n\
 Bcc: hidden@example.org\r\n\
 Subject: =?utf-8?q?Special_offer?= just for you: FREE shipping\r\n\
- folded continuation of the subject\r\n\
+\x20folded continuation of the subject\r\n\
 subject: second subject field\r\n\
 Message-ID: <abc@example.com>\r\n\
 List-Unsubscribe: <mailto:unsub@example.com>\r\n\
