@@ -212,7 +212,8 @@ fn tokenizer_output_is_pinned() {
             let want = std::fs::read_to_string(&path)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             if got != want {
-                let (g, w): (Vec<&str>, Vec<&str>) = (got.lines().collect(), want.lines().collect());
+                let (g, w): (Vec<&str>, Vec<&str>) =
+                    (got.lines().collect(), want.lines().collect());
                 let extra: Vec<&&str> = g.iter().filter(|x| !w.contains(x)).take(10).collect();
                 let missing: Vec<&&str> = w.iter().filter(|x| !g.contains(x)).take(10).collect();
                 failures.push(format!(
