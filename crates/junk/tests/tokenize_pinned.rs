@@ -289,3 +289,16 @@ fn corpus_digest_is_pinned() {
     let want = std::fs::read_to_string(&path).unwrap();
     assert_eq!(got, want);
 }
+
+/// The properties the fuzz target checks (`junk::fuzzing::tokenize`) hold on these cases and
+/// on a sample of the corpus.
+#[test]
+fn fuzz_properties_hold() {
+    for (_, msg) in cases() {
+        junk::fuzzing::tokenize(&msg);
+    }
+    let (ham, spam) = corpus::corpus(7, 25);
+    for m in ham.iter().chain(&spam) {
+        junk::fuzzing::tokenize(m);
+    }
+}
