@@ -5,13 +5,15 @@
 //! - the reputation decision with 10 and with 100,000 earlier messages of the same sender
 //!   network in the account.
 //!
-//! `cargo bench -p junk`. Setup trains 100,000 generated messages, each with a few words from
+//! `cargo bench -p junk` (`JUNK_BENCH_CLOCK=cpu` for the thread's CPU time rather than wall
+//! time, on a busy machine; see `clock/mod.rs`). Setup trains 100,000 generated messages, each with a few words from
 //! a vocabulary of 2 million synthetic words drawn log-uniformly, so the database has the many
 //! rare words a real one has. Accounts live in /dev/shm where it exists (the flushes of
 //! 100,000 deliveries would otherwise dominate the setup).
 
 #![allow(clippy::unwrap_used)]
 
+mod clock;
 #[path = "../tests/corpus/mod.rs"]
 mod corpus;
 
@@ -55,7 +57,7 @@ fn tmp() -> tempfile::TempDir {
     }
 }
 
-fn filter_benches(c: &mut Criterion) {
+fn filter_benches(c: &mut Criterion<clock::Clock>) {
     let dir = tmp();
     let params = Params::default();
     let filter = Filter::open(&dir.path().join("jf"), &params).unwrap();
@@ -141,7 +143,7 @@ fn account_with_history(n: usize) -> (tempfile::TempDir, Account) {
     (dir, acc)
 }
 
-fn reputation_benches(c: &mut Criterion) {
+fn reputation_benches(c: &mut Criterion<clock::Clock>) {
     let mut g = c.benchmark_group("reputation");
     for n in [10, TRAINED] {
         let start = Instant::now();
@@ -175,5 +177,9 @@ fn reputation_benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, filter_benches, reputation_benches);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(clock::Clock::from_env());
+    targets = filter_benches, reputation_benches
+}
 criterion_main!(benches);

@@ -20,8 +20,7 @@ pub(crate) fn text(html: &str) -> String {
             }
             _ => {
                 // Copy up to the next markup character in one go.
-                let end =
-                    b[i..].iter().position(|&c| c == b'<' || c == b'&').map_or(b.len(), |p| i + p);
+                let end = memchr::memchr2(b'<', b'&', &b[i..]).map_or(b.len(), |p| i + p);
                 out.push_str(&html[i..end]);
                 i = end;
             }
@@ -33,14 +32,14 @@ pub(crate) fn text(html: &str) -> String {
 /// Handles the markup at `i` (a `<`), returning where text continues.
 fn tag(html: &str, i: usize, out: &mut String) -> usize {
     let b = html.as_bytes();
-    let rest = &html[i..];
-    if let Some(comment) = rest.strip_prefix("<!--") {
-        return match comment.find("-->") {
+    if b[i..].starts_with(b"<!--") {
+        return match memchr::memmem::find(&b[i + 4..], b"-->") {
             Some(p) => i + 4 + p + 3,
             None => b.len(),
         };
     }
-    let name_start = i + 1 + usize::from(b.get(i + 1) == Some(&b'/'));
+    let closing = b.get(i + 1) == Some(&b'/');
+    let name_start = i + 1 + usize::from(closing);
     let name_end = b[name_start..]
         .iter()
         .position(|c| !c.is_ascii_alphanumeric())
@@ -51,24 +50,31 @@ fn tag(html: &str, i: usize, out: &mut String) -> usize {
         return i + 1;
     }
     let end = find_tag_end(b, name_end);
-    let name = html[name_start..name_end].to_ascii_lowercase();
+    let name = &b[name_start..name_end];
     out.push(' ');
-    let closing = b.get(i + 1) == Some(&b'/');
-    if !closing
-        && name == "img"
+    if closing {
+        return end;
+    }
+    if name.eq_ignore_ascii_case(b"img")
         && let Some(alt) = attribute(&html[name_end..end.min(b.len())], "alt")
     {
         out.push_str(&text(&alt));
         out.push(' ');
     }
-    if !closing && SKIP_CONTENT.contains(&name.as_str()) && !html[..end].ends_with("/>") {
-        // Skip to the matching end tag (case-insensitively).
-        let close = format!("</{name}");
-        let lower_rest = html[end.min(b.len())..].to_ascii_lowercase();
-        return match lower_rest.find(&close) {
-            Some(p) => find_tag_end(b, end + p + close.len()),
-            None => b.len(),
-        };
+    if SKIP_CONTENT.iter().any(|s| name.eq_ignore_ascii_case(s.as_bytes()))
+        && !html[..end].ends_with("/>")
+    {
+        // Skip to the matching end tag, `</name` in any case (a prefix of a longer name
+        // counts).
+        let mut from = end.min(b.len());
+        while let Some(p) = memchr::memmem::find(&b[from..], b"</") {
+            let close = from + p + 2;
+            if b.get(close..close + name.len()).is_some_and(|n| n.eq_ignore_ascii_case(name)) {
+                return find_tag_end(b, close + name.len());
+            }
+            from = close;
+        }
+        return b.len();
     }
     end
 }

@@ -64,18 +64,4 @@ pub use params::{AutomaticJunkFlags, Combining, JunkFilter, JunkFlagRules, Mailb
 pub use tokenize::Words;
 
 #[doc(hidden)]
-pub mod fuzzing {
-    //! Entry points for the fuzz targets.
-
-    /// Tokenizes arbitrary bytes as a message, with every n-gram size.
-    pub fn tokenize(data: &[u8]) {
-        let p = crate::Params { twograms: true, threegrams: true, ..crate::Params::default() };
-        let words = crate::tokenize::message_words(data, &p);
-        for w in words.iter() {
-            assert!(!w.is_empty() && w.len() <= 3 * crate::tokenize::MAX_WORD_LEN + 2 + 20);
-        }
-        if let Ok(s) = std::str::from_utf8(data) {
-            let _ = crate::html::text(s);
-        }
-    }
-}
+pub mod fuzzing;

@@ -25,6 +25,9 @@ const HEADER_FIELDS: [&str; 8] =
     ["from", "to", "cc", "bcc", "reply-to", "subject", "sender", "return-path"];
 
 /// The distinct words of a message, each with its hash (for the word table).
+///
+/// The words' text sits in one buffer; the set of hashes seen keeps them distinct, so adding
+/// a word seen before costs one hash and one probe, and nothing is copied.
 #[derive(Debug, Clone, Default)]
 pub struct Words {
     text: String,
@@ -33,6 +36,19 @@ pub struct Words {
 }
 
 impl Words {
+    /// Room for the words of about `bytes` bytes of text: a 10 KB message has a few hundred
+    /// distinct words, and nearly as many distinct phrases of each length as words (one per
+    /// 6 bytes or so). Reserving avoids most regrowing of the set without zeroing a large one.
+    fn for_text_of(bytes: usize, params: &Params) -> Words {
+        let phrases = usize::from(params.twograms) + usize::from(params.threegrams);
+        let n = (bytes / 24 + phrases * bytes / 6).clamp(16, 16384);
+        Words {
+            text: String::with_capacity(n * 8 + phrases * bytes * 2),
+            entries: Vec::with_capacity(n),
+            seen: HashSet::with_capacity_and_hasher(n, BuildHasherDefault::default()),
+        }
+    }
+
     /// The words, in the order first seen.
     pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
         self.entries.iter().map(|&(_, s, l)| &self.text[s as usize..(s + l) as usize])
@@ -58,6 +74,30 @@ impl Words {
         self.seen.contains(&word_hash(word))
     }
 
+    /// Adds the phrase of `words` (joined by spaces), with `prefix` and a colon before it if
+    /// given. It is built where it would be kept, and dropped again if seen before.
+    fn add_phrase(&mut self, prefix: Option<&str>, words: &[&str]) {
+        let start = self.text.len();
+        if let Some(p) = prefix {
+            self.text.push_str(p);
+            self.text.push(':');
+        }
+        for (k, w) in words.iter().enumerate() {
+            if k > 0 {
+                self.text.push(' ');
+            }
+            self.text.push_str(w);
+        }
+        let len = self.text.len() - start;
+        let h = word_hash(&self.text[start..]);
+        if len > 3 * MAX_WORD_LEN + 2 || !self.seen.insert(h) {
+            self.text.truncate(start);
+            return;
+        }
+        self.entries.push((h, start as u32, len as u32));
+    }
+
+    #[inline]
     fn add(&mut self, word: &str) {
         if word.len() > 3 * MAX_WORD_LEN + 2 {
             return;
@@ -74,31 +114,31 @@ impl Words {
 /// The words of a message (all of it: header and body).
 pub fn message_words(data: &[u8], params: &Params) -> Words {
     let msg = Message::parse(data);
-    let mut words = Words::default();
+    let mut words = Words::for_text_of(data.len(), params);
     let mut scratch = Tokenizer::new(params);
     for field in msg.header().iter() {
-        let name = field.name().to_ascii_lowercase();
-        if !HEADER_FIELDS.contains(&name.as_str()) {
+        let name = field.name();
+        let Some(prefix) = HEADER_FIELDS.iter().find(|f| f.eq_ignore_ascii_case(name)) else {
             continue;
-        }
-        scratch.prefix = Some(name);
+        };
+        scratch.set_prefix(Some(prefix));
         scratch.text(&field.decoded_value(), &mut words);
     }
-    scratch.prefix = None;
+    scratch.set_prefix(None);
     part_words(msg.root(), &mut scratch, &mut words, 0);
     words
 }
 
 /// The words of plain text (no header prefixes), for tests and tools.
 pub fn text_words(text: &str, params: &Params) -> Words {
-    let mut words = Words::default();
+    let mut words = Words::for_text_of(text.len(), params);
     Tokenizer::new(params).text(text, &mut words);
     words
 }
 
 /// The words of an HTML document's text.
 pub fn html_words(html: &str, params: &Params) -> Words {
-    let mut words = Words::default();
+    let mut words = Words::for_text_of(html.len() / 2, params);
     Tokenizer::new(params).text(&crate::html::text(html), &mut words);
     words
 }
@@ -126,113 +166,337 @@ fn part_words(part: &Part<'_>, t: &mut Tokenizer<'_>, words: &mut Words, depth: 
     }
 }
 
+/// Splits text into words and hands the acceptable ones, with their n-grams, to [`Words`].
+/// Its buffers are reused from word to word and from text to text.
 struct Tokenizer<'p> {
     params: &'p Params,
-    /// Header field name, for header words.
-    prefix: Option<String>,
+    /// Header field name (lower case), for header words.
+    prefix: Option<&'static str>,
+    /// The word being read, lower-cased.
     word: String,
+    /// Whether `word`'s last character is alphabetic (an apostrophe may follow it).
+    last_alphabetic: bool,
+    /// The last two words counted, for phrases.
     prev: String,
     prev2: String,
-    gram: String,
+    /// Short words counted already ([`short_word_key`]), by [`recent_slot`]: a word found
+    /// here needs no hashing and no lookup in [`Words`]. Usable when counting a word is only
+    /// adding it (no header prefix, no phrases).
+    recent: Box<[u64; RECENT_SLOTS]>,
+    recent_usable: bool,
 }
 
 impl<'p> Tokenizer<'p> {
+    /// A tokenizer for body text (see [`Tokenizer::set_prefix`]).
     fn new(params: &'p Params) -> Tokenizer<'p> {
-        Tokenizer {
+        let mut t = Tokenizer {
             params,
             prefix: None,
-            word: String::new(),
+            word: String::with_capacity(32),
+            last_alphabetic: false,
             prev: String::new(),
             prev2: String::new(),
-            gram: String::new(),
-        }
+            recent: Box::new([0; RECENT_SLOTS]),
+            recent_usable: false,
+        };
+        t.set_prefix(None);
+        t
     }
 
+    /// Sets the header field whose words are read next (`None`: the body).
+    fn set_prefix(&mut self, prefix: Option<&'static str>) {
+        self.prefix = prefix;
+        let p = self.params;
+        self.recent_usable = prefix.is_none() && p.onegrams && !p.twograms && !p.threegrams;
+    }
+
+    /// Words are runs of letters and digits (Unicode's alphanumeric), lower-cased; an
+    /// apostrophe between two letters stays in the word. Everything else separates words.
     fn text(&mut self, text: &str, words: &mut Words) {
         self.prev.clear();
         self.prev2.clear();
         self.word.clear();
-        let mut chars = text.char_indices().peekable();
-        while let Some((_, c)) = chars.next() {
-            if c.is_ascii() {
-                if c.is_ascii_alphanumeric() {
-                    self.word.push(c.to_ascii_lowercase());
+        self.last_alphabetic = false;
+        let b = text.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            let class = BYTE_CLASS[usize::from(c)];
+            if class & ALNUM != 0 {
+                // A run of ASCII letters and digits. What the word rules need is gathered on
+                // the way: the classes seen, and which of the first 64 bytes are consonants.
+                let start = i;
+                let (len, seen, consonants) = scan_run(&b[i..]);
+                i += len;
+                let next = b.get(i).copied();
+                if self.word.is_empty() && next.is_none_or(|n| n.is_ascii() && n != b'\'') {
+                    // The common case: a whole ASCII word, ended by ASCII punctuation or
+                    // space (which ends no other word: it is skipped).
+                    let run = &text[start..i];
+                    i += 1;
+                    if !acceptable_run(run, seen, consonants) {
+                        continue;
+                    }
+                    // Most words of a message are words it had before: a short word in the
+                    // recent-words cache was counted already.
+                    let short =
+                        if self.recent_usable { short_word_key(b, start, run.len()) } else { None };
+                    if let Some(key) = short {
+                        let slot = &mut self.recent[recent_slot(key)];
+                        if *slot == key {
+                            continue;
+                        }
+                        *slot = key;
+                    }
+                    if seen & UPPER == 0 {
+                        self.count(run, words);
+                    } else {
+                        let mut w = std::mem::take(&mut self.word);
+                        w.push_str(run);
+                        w.make_ascii_lowercase();
+                        self.count(&w, words);
+                        w.clear();
+                        self.word = w;
+                    }
                     continue;
                 }
-                if c == '\''
-                    && self.word.chars().next_back().is_some_and(char::is_alphabetic)
-                    && chars.peek().is_some_and(|(_, n)| n.is_alphabetic())
-                {
-                    self.word.push(c);
-                    continue;
-                }
-            } else if c.is_alphanumeric() {
-                self.word.extend(c.to_lowercase());
+                let at = self.word.len();
+                self.word.push_str(&text[start..i]);
+                self.word[at..].make_ascii_lowercase();
+                self.last_alphabetic = b[i - 1].is_ascii_alphabetic();
                 continue;
             }
-            self.end_word(words);
+            if c.is_ascii() {
+                i += 1;
+                if c == b'\'' && self.last_alphabetic && starts_alphabetic(&text[i..]) {
+                    self.word.push('\'');
+                    self.last_alphabetic = false;
+                    continue;
+                }
+                self.end_word(words);
+                continue;
+            }
+            let Some(ch) = text[i..].chars().next() else { break };
+            i += ch.len_utf8();
+            if ch.is_alphanumeric() {
+                for l in ch.to_lowercase() {
+                    self.word.push(l);
+                    self.last_alphabetic = l.is_alphabetic();
+                }
+            } else {
+                self.end_word(words);
+            }
         }
         self.end_word(words);
     }
 
+    /// Ends the word being built in the buffer.
     fn end_word(&mut self, words: &mut Words) {
+        self.last_alphabetic = false;
         if self.word.is_empty() {
             return;
         }
-        if acceptable(&self.word) {
-            let w = std::mem::take(&mut self.word);
-            self.emit(&w, words);
-            // prev2 <- prev <- w; the old prev2's allocation holds the next word.
-            let prev = std::mem::replace(&mut self.prev, w);
-            self.word = std::mem::replace(&mut self.prev2, prev);
+        let w = std::mem::take(&mut self.word);
+        if acceptable(&w) {
+            self.count(&w, words);
         }
+        self.word = w;
         self.word.clear();
     }
 
-    fn emit(&mut self, w: &str, words: &mut Words) {
+    /// Counts an acceptable word (lower case), with the phrases it ends.
+    #[inline]
+    fn count(&mut self, w: &str, words: &mut Words) {
         let p = self.params;
-        // Header words of 3 bytes or less say little (mox skips them).
-        let min = if self.prefix.is_some() { 4 } else { 0 };
-        let add = |gram: &str, words: &mut Words, scratch: &mut String| {
-            if gram.len() < min {
-                return;
+        if !p.twograms && !p.threegrams {
+            if p.onegrams {
+                self.add(&[w], words);
             }
-            match &self.prefix {
-                Some(f) => {
-                    scratch.clear();
-                    scratch.push_str(f);
-                    scratch.push(':');
-                    scratch.push_str(gram);
-                    words.add(scratch);
-                }
-                None => words.add(gram),
-            }
-        };
-        let mut scratch = String::new();
+            return;
+        }
         if p.threegrams && !self.prev2.is_empty() && !self.prev.is_empty() {
-            self.gram.clear();
-            self.gram.push_str(&self.prev2);
-            self.gram.push(' ');
-            self.gram.push_str(&self.prev);
-            self.gram.push(' ');
-            self.gram.push_str(w);
-            add(&self.gram, words, &mut scratch);
+            self.add(&[&self.prev2, &self.prev, w], words);
         }
         if p.twograms && !self.prev.is_empty() {
-            self.gram.clear();
-            self.gram.push_str(&self.prev);
-            self.gram.push(' ');
-            self.gram.push_str(w);
-            add(&self.gram, words, &mut scratch);
+            self.add(&[&self.prev, w], words);
         }
         if p.onegrams {
-            add(w, words, &mut scratch);
+            self.add(&[w], words);
+        }
+        // prev2 <- prev <- w, in the buffers they had.
+        std::mem::swap(&mut self.prev, &mut self.prev2);
+        self.prev.clear();
+        self.prev.push_str(w);
+    }
+
+    /// Adds a word or phrase (of 1 to 3 words), with the header field's prefix if any.
+    #[inline]
+    fn add(&self, phrase: &[&str], words: &mut Words) {
+        match (self.prefix, phrase) {
+            (None, [w]) => words.add(w),
+            (None, _) => words.add_phrase(None, phrase),
+            (Some(f), _) => {
+                // Header words of 3 bytes or less say little (mox skips them).
+                let len = phrase.iter().map(|w| w.len() + 1).sum::<usize>() - 1;
+                if len >= 4 {
+                    words.add_phrase(Some(f), phrase);
+                }
+            }
         }
     }
 }
 
-/// Whether a word is worth counting.
+const RECENT_SLOTS: usize = 256;
+
+/// The word of `len` (3 to 8) ASCII letters and digits at `text[start..]`, lower-cased, as a
+/// number: its bytes, little-endian, zero above. Exact (words have no zero bytes), so equal
+/// keys are equal words. `None` for longer words and where fewer than 8 bytes remain (the
+/// key is read as 8 bytes and masked).
+#[inline(always)]
+fn short_word_key(text: &[u8], start: usize, len: usize) -> Option<u64> {
+    if len == 0 || len > 8 {
+        return None;
+    }
+    let bytes: [u8; 8] = text.get(start..start + 8)?.try_into().ok()?;
+    let mask = u64::MAX >> (64 - 8 * len);
+    // Letters and digits all have bit 5 set in lower case (0x30-0x39, 0x61-0x7a).
+    Some((u64::from_le_bytes(bytes) | 0x2020_2020_2020_2020) & mask)
+}
+
+/// The slot of a [`short_word_key`] in the recent-words cache (Fibonacci hashing).
+#[inline(always)]
+fn recent_slot(key: u64) -> usize {
+    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - RECENT_SLOTS.trailing_zeros())) as usize
+}
+
+/// The length of the run of ASCII letters and digits that `b` starts with, the classes of its
+/// bytes, and a bit per consonant (or digit 2-9) among its first 64 bytes.
+#[inline(always)]
+fn scan_run(b: &[u8]) -> (usize, u8, u64) {
+    let (mut seen, mut consonants) = (0u8, 0u64);
+    for (k, &c) in b.iter().enumerate() {
+        let class = BYTE_CLASS[usize::from(c)];
+        if class & ALNUM == 0 {
+            return (k, seen, consonants);
+        }
+        seen |= class;
+        consonants |= u64::from(class & RANDOM != 0) << (k & 63);
+    }
+    (b.len(), seen, consonants)
+}
+
+/// Whether `s` starts with an alphabetic character.
+fn starts_alphabetic(s: &str) -> bool {
+    match s.as_bytes().first() {
+        None => false,
+        Some(c) if c.is_ascii() => c.is_ascii_alphabetic(),
+        Some(_) => s.chars().next().is_some_and(char::is_alphabetic),
+    }
+}
+
+/// Whether a word is worth counting: 3 to [`MAX_WORD_LEN`] bytes, not all digits, not
+/// random-looking (a stretch of 6 or more consonants or digits 2-9 in an ASCII word, such as
+/// `2fvu9stm9yxhnlu`: 0 and 1 stand in for o, l and i), not a number (after a `0x` prefix, a
+/// run of 4 or more digits, or only digits and hex letters with a run of 3 digits). Numbers
+/// and random strings are unique per message and teach nothing.
 fn acceptable(w: &str) -> bool {
+    let b = w.as_bytes();
+    if b.len() <= 2 || b.len() > MAX_WORD_LEN {
+        return false;
+    }
+    let (mut seen, mut stretch, mut longest) = (0u8, 0u32, 0u32);
+    for &c in b {
+        let class = BYTE_CLASS[usize::from(c)];
+        seen |= class;
+        stretch = if class & RANDOM != 0 { stretch + 1 } else { 0 };
+        longest = longest.max(stretch);
+    }
+    if seen & NON_ASCII == 0 && longest >= 6 {
+        return false;
+    }
+    seen & DIGIT == 0 || not_a_number(b)
+}
+
+/// [`acceptable`] for a run of ASCII letters and digits (either case), with the classes of its
+/// bytes and a bit per consonant (or digit 2-9) among its first 64 bytes, gathered while
+/// reading it.
+#[inline]
+fn acceptable_run(w: &str, seen: u8, consonants: u64) -> bool {
+    if w.len() <= 2 || w.len() > MAX_WORD_LEN {
+        return false;
+    }
+    if w.len() > 64 {
+        return acceptable(&w.to_ascii_lowercase());
+    }
+    // Six consonants in a row: bits i..i+3 set, then two such runs overlapping by 2.
+    let four = consonants & consonants >> 1;
+    let four = four & four >> 2;
+    if four & four >> 2 != 0 {
+        return false;
+    }
+    seen & DIGIT == 0 || not_a_number(w.as_bytes())
+}
+
+/// The number rules of [`acceptable`], for a word with digits.
+fn not_a_number(b: &[u8]) -> bool {
+    if b.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let n = b.strip_prefix(b"0x").unwrap_or(b);
+    let (mut run, mut max_run, mut non_hex) = (0u32, 0u32, false);
+    for &c in n {
+        if c.is_ascii_digit() {
+            run += 1;
+            max_run = max_run.max(run);
+        } else {
+            non_hex |= !c.is_ascii_hexdigit();
+            run = 0;
+        }
+    }
+    !(max_run >= 4 || (!non_hex && max_run >= 3))
+}
+
+/// ASCII letters and digits.
+const ALNUM: u8 = 1;
+/// ASCII upper-case letters.
+const UPPER: u8 = 2;
+const DIGIT: u8 = 4;
+/// Consonants (either case) and the digits 2-9, whose long stretches make a word
+/// random-looking.
+const RANDOM: u8 = 8;
+/// Bytes of non-ASCII characters.
+const NON_ASCII: u8 = 16;
+
+/// What the tokenizer needs to know about a byte, in one lookup.
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphanumeric() {
+            t[c] |= ALNUM;
+        }
+        if b.is_ascii_uppercase() {
+            t[c] |= UPPER;
+        }
+        if b.is_ascii_digit() {
+            t[c] |= DIGIT;
+        }
+        if matches!(b.to_ascii_lowercase(), b'b'..=b'd' | b'f'..=b'h' | b'j'..=b'n' | b'p'..=b't' | b'v'..=b'z' | b'2'..=b'9')
+        {
+            t[c] |= RANDOM;
+        }
+        if !b.is_ascii() {
+            t[c] |= NON_ASCII;
+        }
+        c += 1;
+    }
+    t
+};
+
+/// [`acceptable`] as its rules read, one after the other: the reference it is tested against.
+#[cfg(test)]
+fn acceptable_reference(w: &str) -> bool {
     w.len() > 2
         && w.len() <= MAX_WORD_LEN
         && !w.bytes().all(|b| b.is_ascii_digit())
@@ -242,6 +506,7 @@ fn acceptable(w: &str) -> bool {
 
 /// Random-looking ASCII strings (`2fvu9stm9yxhnlu`): a stretch of 6 or more consonants
 /// (or digits 2-9: 0 and 1 stand in for o, l and i).
+#[cfg(test)]
 fn looks_random(w: &str) -> bool {
     if !w.is_ascii() {
         return false;
@@ -262,6 +527,7 @@ fn looks_random(w: &str) -> bool {
 }
 
 /// Numbers: a run of 4 or more digits, or only digits and hex letters with a run of 3 digits.
+#[cfg(test)]
 fn looks_numeric(w: &str) -> bool {
     let w = w.strip_prefix("0x").unwrap_or(w);
     let (mut run, mut max_run, mut other) = (0, 0, false);
@@ -281,9 +547,13 @@ fn looks_numeric(w: &str) -> bool {
 
 /// The hash of a word in this process (randomly seeded, so words cannot be chosen to
 /// collide).
+#[inline]
 pub(crate) fn word_hash(word: &str) -> u64 {
     static STATE: LazyLock<foldhash::quality::RandomState> = LazyLock::new(Default::default);
-    STATE.hash_one(word.as_bytes())
+    // The bytes alone: foldhash mixes in their length itself.
+    let mut h = STATE.build_hasher();
+    h.write(word.as_bytes());
+    h.finish()
 }
 
 /// A hasher for keys that are hashes already.
@@ -418,5 +688,57 @@ binaryword\r\n\
         assert!(looks_numeric("abc123"));
         assert!(!looks_numeric("abc12x"));
         assert!(!looks_numeric("mp3"));
+    }
+
+    /// The one-pass [`acceptable`], and [`acceptable_run`] with what the scanner gathers,
+    /// agree with the rules applied one by one, on words made of the characters the rules
+    /// care about.
+    #[test]
+    fn acceptable_matches_reference() {
+        let alphabet = ["a", "e", "b", "x", "f", "0", "1", "2", "9", "é", "ß", "'", "0x", "B", "E"];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut checked = 0;
+        let run_verdict = |w: &str| {
+            let (mut seen, mut consonants) = (0u8, 0u64);
+            for (i, &c) in w.as_bytes().iter().enumerate() {
+                let class = BYTE_CLASS[usize::from(c)];
+                seen |= class;
+                consonants |= u64::from(class & RANDOM != 0) << (i & 63);
+            }
+            acceptable_run(w, seen, consonants)
+        };
+        let mut words: Vec<String> = Vec::new();
+        for len in 0..40 {
+            for _ in 0..2000 {
+                let mut w = String::new();
+                for _ in 0..len {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    w.push_str(alphabet[(state % alphabet.len() as u64) as usize]);
+                }
+                words.push(w);
+            }
+        }
+        for n in [63, 64, 65, 99, 100, 101] {
+            words.push("a".repeat(n));
+            words.push(format!("{}bcdfgh", "a".repeat(n - 6)));
+            words.push(format!("bcdfgh{}", "a".repeat(n - 6)));
+            words.push(format!("{}bcdfg", "a".repeat(n - 5)));
+            words.push(format!("{}1234", "a".repeat(n - 4)));
+        }
+        for w in ["0x123", "0xabc", "0x1234", "abc", "bcdfgh", "bcdfg", "é".repeat(50).as_str()] {
+            words.push(w.to_string());
+        }
+        for w in &words {
+            let lower = w.to_lowercase();
+            let want = acceptable_reference(&lower);
+            assert_eq!(acceptable(&lower), want, "{lower:?}");
+            if w.bytes().all(|c| c.is_ascii_alphanumeric()) {
+                assert_eq!(run_verdict(w), want, "{w:?}");
+            }
+            checked += 1;
+        }
+        assert!(checked > 80_000);
     }
 }
