@@ -1,0 +1,28 @@
+//! An SMTP server: incoming mail (MX, port 25) and submission (587 with STARTTLS, 465 with
+//! TLS), with the checks mox makes.
+//!
+//! todo: crate documentation with a doctest (written once the API settled).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod backend;
+mod command;
+mod data;
+pub mod directory;
+pub mod limits;
+mod reply;
+pub mod server;
+mod session;
+
+pub use backend::{Backend, Outgoing, OutgoingMessage, OutgoingRecipient, SubmitError, Target};
+pub use command::{
+    BodyType, Command, DsnRet, ForwardPath, FutureRelease, HelloName, MailParams, Notify, Path,
+    PathDomain, RcptParams, ReversePath, address_literal, parse_command, xtext_decode,
+    xtext_encode,
+};
+pub use data::{DataDecoder, DataSummary, MessageData};
+pub use reply::{Ecode, Reply, check_replies};
+pub use session::{
+    AUTH_MECHANISMS, Action, AuthIdentity, Context, Delivery, Recipient, Request, Response,
+    Service, Session, SessionConfig, TlsInfo, Transaction,
+};
