@@ -9,10 +9,19 @@ pub mod backend;
 mod command;
 mod data;
 pub mod directory;
+mod dsn;
+mod headers;
+mod incoming;
+pub mod iprev;
 pub mod limits;
+pub mod localserve;
+mod mailer;
 mod reply;
+mod rules;
 pub mod server;
 mod session;
+mod store_delivery;
+mod submit;
 
 pub use backend::{Backend, Outgoing, OutgoingMessage, OutgoingRecipient, SubmitError, Target};
 pub use command::{
@@ -21,6 +30,7 @@ pub use command::{
     xtext_encode,
 };
 pub use data::{DataDecoder, DataSummary, MessageData};
+pub use mailer::Mailer;
 pub use reply::{Ecode, Reply, check_replies};
 pub use session::{
     AUTH_MECHANISMS, Action, AuthIdentity, Context, Delivery, Recipient, Request, Response,

@@ -1,6 +1,8 @@
 //! Transcript tests of the session: every command and extension, pipelining, BDAT, AUTH,
 //! limits and the SMTP smuggling forms. See `transcript/mod.rs` for the format.
 
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
+
 mod transcript;
 
 use smtpserver::Service;

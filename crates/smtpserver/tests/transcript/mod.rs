@@ -7,7 +7,7 @@
 //! lines are skipped. At the end the session must be closed if the last `S:` group was
 //! followed by `CLOSED`.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
