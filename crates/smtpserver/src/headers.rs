@@ -23,12 +23,19 @@ impl FieldWriter {
         w
     }
 
+    /// Adds text as words that may be folded between.
+    pub(crate) fn words(&mut self, text: &str) {
+        for word in text.split(' ').filter(|w| !w.is_empty()) {
+            self.token(word);
+        }
+    }
+
     /// Adds a token after a space, or on a new folded line if it would not fit.
     pub(crate) fn token(&mut self, token: &str) {
         let width = token.chars().count();
         if self.line > 1 && self.line + 1 + width > 78 {
             self.newline();
-        } else {
+        } else if self.line > 1 {
             self.out.push(' ');
             self.line += 1;
         }

@@ -386,15 +386,9 @@ async fn deliver_checked(
         let mut prefix = String::new();
         if !p.decision.reason.is_empty() {
             let mut w = headers::FieldWriter::new("X-Mox-Reason");
-            w.token(p.decision.reason);
-            for (j, text) in p.decision.reason_text.iter().enumerate() {
-                let text = text.replace(['\r', '\n'], " ");
-                if j == 0 {
-                    w.token(&format!("; {text};"));
-                } else {
-                    w.newline();
-                    w.token(&format!("{text};"));
-                }
+            w.token(&format!("{};", p.decision.reason));
+            for text in &p.decision.reason_text {
+                w.words(&format!("{};", text.replace(['\r', '\n'], " ")));
             }
             prefix.push_str(&w.finish());
         }
