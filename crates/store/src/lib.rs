@@ -87,6 +87,7 @@ mod files;
 pub mod fuzzing;
 mod ids;
 pub mod import;
+mod login;
 mod mailbox;
 mod maildir;
 mod mbox;
