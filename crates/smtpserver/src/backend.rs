@@ -1,10 +1,9 @@
 //! The interfaces between the session and the rest of the mail server: [`Backend`] answers
-//! the session's requests (the driver calls it); [`Outgoing`] takes submitted messages for
-//! remote recipients (the queue implements it); [`Classifier`] is where reputation and the
-//! junk filter plug into the delivery decision.
+//! the session's requests (the driver calls it); [`runtime::Outgoing`] takes submitted
+//! messages for remote recipients (the queue implements it); [`Classifier`] is where
+//! reputation and the junk filter plug into the delivery decision.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -39,70 +38,6 @@ pub trait Backend: Send + Sync + 'static {
     fn admit(&self, _service: crate::Service, _ip: IpAddr) -> Result<(), crate::Reply> {
         Ok(())
     }
-}
-
-/// A message handed to the queue at submission.
-#[derive(Debug, Clone)]
-pub struct OutgoingMessage {
-    /// The submitting account.
-    pub account: String,
-    /// MAIL FROM, empty for `<>`.
-    pub mail_from: String,
-    /// Remote recipients, with their DSN parameters.
-    pub recipients: Vec<OutgoingRecipient>,
-    /// Header lines to send before the message (Received, DKIM-Signature, added
-    /// Message-ID/Date), each ending in CRLF.
-    pub prefix: Vec<u8>,
-    /// The message as submitted.
-    pub data: Arc<Vec<u8>>,
-    /// The message has 8-bit data (needs 8BITMIME).
-    pub has_8bit: bool,
-    /// The message or its addresses need SMTPUTF8.
-    pub smtputf8: bool,
-    /// BODY=BINARYMIME: needs BDAT.
-    pub binary: bool,
-    /// REQUIRETLS (RFC 8689): `Some(true)` from the MAIL parameter, `Some(false)` from
-    /// `TLS-Required: No`.
-    pub require_tls: Option<bool>,
-    /// FUTURERELEASE: do not send before this time (seconds since the epoch), and the
-    /// request as given (`for;N` or `until;T`) for DSNs.
-    pub hold_until: Option<(i64, String)>,
-    /// DSN RET= (RFC 3461): true for FULL.
-    pub dsn_ret_full: Option<bool>,
-    /// DSN ENVID=.
-    pub dsn_envid: Option<String>,
-    /// The Message-ID, for logs and DSNs.
-    pub message_id: String,
-    /// The Subject, for the queue listing.
-    pub subject: String,
-}
-
-/// A recipient of an [`OutgoingMessage`].
-#[derive(Debug, Clone)]
-pub struct OutgoingRecipient {
-    /// The address.
-    pub address: String,
-    /// NOTIFY= (RFC 3461).
-    pub notify: Option<crate::Notify>,
-    /// ORCPT= (RFC 3461): address type and address.
-    pub orcpt: Option<(String, String)>,
-}
-
-/// Why the queue did not take a message.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct SubmitError {
-    /// What went wrong.
-    pub message: String,
-    /// Whether the client should try again later (4xx) rather than give up (5xx).
-    pub temporary: bool,
-}
-
-/// The queue, as the SMTP server sees it.
-#[async_trait]
-pub trait Outgoing: Send + Sync + std::fmt::Debug {
-    /// Adds a message to the queue, durably; returns one id per recipient.
-    async fn submit(&self, message: OutgoingMessage) -> Result<Vec<u64>, SubmitError>;
 }
 
 /// How a delivery decision was reached from reputation (mox's `reputationMethod`).

@@ -136,8 +136,10 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
     /// Opens an account (once per process; later calls return the same one).
     fn open_account(&self, account: &str) -> Result<Arc<store::Account>, store::Error>;
 
-    /// DKIM signers of a domain, in the order of its `Sign` list.
-    fn dkim_signers(&self, domain: &Domain) -> Arc<Vec<dkim::Signer>>;
+    /// DKIM-signs `message` for the From domain `domain` with its selectors, in the order of
+    /// its `Sign` list: the DKIM-Signature header fields to put before the message, or `None`
+    /// when the domain does not sign.
+    fn dkim_sign(&self, domain: &Domain, message: &[u8]) -> Result<Option<String>, dkim::Error>;
 }
 
 /// An in-memory [`Directory`]: domains with a catchall separator and case rule, accounts
@@ -371,7 +373,12 @@ impl Directory for StaticDirectory {
         Ok(acc)
     }
 
-    fn dkim_signers(&self, domain: &Domain) -> Arc<Vec<dkim::Signer>> {
-        self.domains.get(domain).map(|d| d.signers.clone()).unwrap_or_default()
+    fn dkim_sign(&self, domain: &Domain, message: &[u8]) -> Result<Option<String>, dkim::Error> {
+        match self.domains.get(domain) {
+            Some(d) if !d.signers.is_empty() => {
+                dkim::sign(&d.signers, message, std::time::SystemTime::now()).map(Some)
+            }
+            _ => Ok(None),
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use message::Header;
 
-use crate::backend::{OutgoingMessage, OutgoingRecipient};
+use runtime::{OutgoingMessage, OutgoingRecipient};
 use crate::command::ReversePath;
 use crate::headers;
 use crate::mailer::Mailer;
@@ -75,21 +75,18 @@ pub(crate) async fn queue_failures(
     let hostname = ctx.config.hostname.ascii();
     let to = sender.ascii();
     let data = compose(hostname, &to, &header.raw()[..header.fields_end()], failures, unix_now());
+    // Sent by the server itself: no account, null reverse-path (no bounce loops).
     let message = OutgoingMessage {
-        account: mailer.directory.postmaster().account,
+        account: String::new(),
         mail_from: String::new(),
         recipients: vec![OutgoingRecipient { address: to, notify: None, orcpt: None }],
-        prefix: Vec::new(),
-        has_8bit: !data.is_ascii(),
-        data: std::sync::Arc::new(data),
-        smtputf8: false,
-        binary: false,
+        envid: None,
+        ret: None,
         require_tls: None,
         hold_until: None,
-        dsn_ret_full: None,
-        dsn_envid: None,
-        message_id: String::new(),
-        subject: "mail delivery failure".into(),
+        smtputf8: false,
+        eight_bit: !data.is_ascii(),
+        data,
     };
     if let Err(e) = outgoing.submit(message).await {
         tracing::error!(error = %e, "queueing dsn for incoming delivery, no dsn sent");

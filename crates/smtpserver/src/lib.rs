@@ -8,6 +8,7 @@
 pub mod backend;
 mod command;
 mod data;
+pub mod config_directory;
 pub mod directory;
 mod dsn;
 mod headers;
@@ -23,7 +24,8 @@ mod session;
 mod store_delivery;
 mod submit;
 
-pub use backend::{Backend, Outgoing, OutgoingMessage, OutgoingRecipient, SubmitError, Target};
+pub use backend::{Backend, Target};
+pub use runtime::{Outgoing, OutgoingMessage, OutgoingRecipient, QueueId, SubmitError};
 pub use command::{
     BodyType, Command, DsnRet, ForwardPath, FutureRelease, HelloName, MailParams, Notify, Path,
     PathDomain, RcptParams, ReversePath, address_literal, parse_command, xtext_decode,

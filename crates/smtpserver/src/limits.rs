@@ -1,7 +1,7 @@
 //! Limits that hold under abuse, as bounded in-memory counters whose cost does not grow with
-//! history: open connections per IP network and in total, connection rate, failed logins
-//! (with a growing delay and lockout), delivery rate and volume per IP network, and outgoing
-//! messages and first-time recipients per account.
+//! history: open connections per IP network and in total, connection rate, delivery rate and
+//! volume per IP network, and outgoing messages and first-time recipients per account.
+//! (Failed logins are counted by [`runtime::AuthLimiter`], shared with IMAP.)
 //!
 //! IP addresses are counted at three levels, as mox does: an IPv4 address, its /26 and its
 //! /21; an IPv6 address's /64, /48 and /32.
@@ -139,10 +139,6 @@ pub struct LimitSettings {
     pub max_connections: usize,
     /// New connections per minute per network level.
     pub connection_rate_per_minute: [u64; 3],
-    /// Failed logins per minute per network level before refusing.
-    pub auth_failures_per_minute: [u64; 3],
-    /// Failed logins per day per network level before refusing.
-    pub auth_failures_per_day: [u64; 3],
     /// Delivered messages per minute from a network level, per account.
     pub messages_per_minute: [u64; 3],
     /// Delivered messages per day from a network level, per account.
@@ -151,11 +147,6 @@ pub struct LimitSettings {
     pub bytes_per_minute: [u64; 3],
     /// Delivered bytes per day from a network level, per account.
     pub bytes_per_day: [u64; 3],
-    /// After this many failed logins on a connection, each further attempt waits one more
-    /// second (`auth_failure_delay`) before it is answered.
-    pub auth_failures_before_delay: u32,
-    /// The delay step for failed logins.
-    pub auth_failure_delay: Duration,
 }
 
 impl Default for LimitSettings {
@@ -165,14 +156,10 @@ impl Default for LimitSettings {
             connections_per_ip: [30, 90, 270],
             max_connections: 5000,
             connection_rate_per_minute: [300, 900, 2700],
-            auth_failures_per_minute: [10, 30, 90],
-            auth_failures_per_day: [50, 150, 450],
             messages_per_minute: [500, 1500, 4500],
             messages_per_day: [20 * 500, 20 * 1500, 20 * 4500],
             bytes_per_minute: [1000 * MB, 3000 * MB, 9000 * MB],
             bytes_per_day: [3000 * MB, 9000 * MB, 27000 * MB],
-            auth_failures_before_delay: 3,
-            auth_failure_delay: Duration::from_secs(1),
         }
     }
 }
@@ -185,14 +172,10 @@ impl LimitSettings {
             connections_per_ip: max,
             max_connections: usize::MAX / 2,
             connection_rate_per_minute: max,
-            auth_failures_per_minute: max,
-            auth_failures_per_day: max,
             messages_per_minute: max,
             messages_per_day: max,
             bytes_per_minute: max,
             bytes_per_day: max,
-            auth_failures_before_delay: u32::MAX,
-            auth_failure_delay: Duration::ZERO,
         }
     }
 }
@@ -205,7 +188,6 @@ pub struct Limits {
     open: Mutex<HashMap<IpAddr, u64>>,
     total: AtomicUsize,
     connection_rate: WindowLimiter<()>,
-    auth_failures: WindowLimiter<()>,
     messages: WindowLimiter<String>,
     bytes: WindowLimiter<String>,
     sends: Mutex<HashMap<String, SendHistory>>,
@@ -261,10 +243,6 @@ impl Limits {
         let day = Duration::from_secs(86400);
         Arc::new(Limits {
             connection_rate: WindowLimiter::new(&[(minute, settings.connection_rate_per_minute)]),
-            auth_failures: WindowLimiter::new(&[
-                (minute, settings.auth_failures_per_minute),
-                (day, settings.auth_failures_per_day),
-            ]),
             messages: WindowLimiter::new(&[
                 (minute, settings.messages_per_minute),
                 (day, settings.messages_per_day),
@@ -320,27 +298,6 @@ impl Limits {
     /// Open connections now.
     pub fn open_connections(&self) -> usize {
         self.total.load(Ordering::Relaxed)
-    }
-
-    /// Whether `ip` may try to log in (not locked out after too many failures).
-    pub fn auth_allowed(&self, ip: IpAddr) -> bool {
-        self.auth_failures.check(&(), ip, 1, false, std::time::SystemTime::now())
-    }
-
-    /// Records a login attempt: failures count towards the lockout, success resets it.
-    pub fn auth_result(&self, ip: IpAddr, success: bool) {
-        if success {
-            self.auth_failures.reset(&(), ip);
-        } else {
-            self.auth_failures.check(&(), ip, 1, true, std::time::SystemTime::now());
-        }
-    }
-
-    /// How long to wait before answering a login attempt on a connection that already failed
-    /// `failures` times (mox: one more second per failure after the third).
-    pub fn auth_delay(&self, failures: u32) -> Duration {
-        let over = failures.saturating_sub(self.settings.auth_failures_before_delay);
-        self.settings.auth_failure_delay.saturating_mul(over)
     }
 
     /// Counts a message of `size` bytes from `ip` to `account`; `Err` with the 452 when the
@@ -447,24 +404,6 @@ mod tests {
         let c: IpAddr = "198.51.100.1".parse().unwrap();
         let _g5 = limits.connect(c).unwrap();
         assert!(limits.connect(c).is_err(), "total of 4 reached");
-    }
-
-    #[test]
-    fn auth_lockout_and_reset() {
-        let limits = Limits::new(LimitSettings {
-            auth_failures_per_minute: [3, 10, 10],
-            ..Default::default()
-        });
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        for _ in 0..3 {
-            assert!(limits.auth_allowed(ip));
-            limits.auth_result(ip, false);
-        }
-        assert!(!limits.auth_allowed(ip));
-        limits.auth_result(ip, true);
-        assert!(limits.auth_allowed(ip));
-        assert_eq!(limits.auth_delay(2), Duration::ZERO);
-        assert_eq!(limits.auth_delay(5), Duration::from_secs(2));
     }
 
     #[test]

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use dns::{Domain, Resolver};
 
-use crate::backend::{Backend, Classifier, NoClassifier, Outgoing, Target};
+use runtime::Outgoing;
+
+use crate::backend::{Backend, Classifier, NoClassifier, Target};
 use crate::command::{ForwardPath, HelloName, PathDomain, ReversePath};
 use crate::directory::{Directory, LocalRecipient, Lookup};
 use crate::limits::Limits;
@@ -26,6 +28,7 @@ pub struct Mailer {
     pub(crate) outgoing: Option<Arc<dyn Outgoing>>,
     pub(crate) classifier: Arc<dyn Classifier>,
     pub(crate) limits: Arc<Limits>,
+    pub(crate) auth_limiter: Arc<runtime::AuthLimiter>,
     pub(crate) key_cache: Arc<dkim::KeyCache>,
     pub(crate) dnsbl_health: Mutex<HashMap<Domain, (Instant, bool)>>,
     pub(crate) localserve: Option<LocalRecipient>,
@@ -54,6 +57,7 @@ impl Mailer {
             outgoing: None,
             classifier: Arc::new(NoClassifier),
             limits,
+            auth_limiter: Arc::new(runtime::AuthLimiter::default()),
             key_cache: Arc::new(dkim::KeyCache::new(10_000)),
             dnsbl_health: Mutex::new(HashMap::new()),
             localserve: None,
@@ -66,6 +70,13 @@ impl Mailer {
     /// recipients get a 451 at RCPT TO.
     pub fn with_outgoing(mut self, outgoing: Arc<dyn Outgoing>) -> Mailer {
         self.outgoing = Some(outgoing);
+        self
+    }
+
+    /// Counts failed logins with this limiter (shared with the IMAP server) instead of one of
+    /// its own.
+    pub fn with_auth_limiter(mut self, limiter: Arc<runtime::AuthLimiter>) -> Mailer {
+        self.auth_limiter = limiter;
         self
     }
 
@@ -101,7 +112,7 @@ impl Mailer {
     }
 
     async fn credentials(&self, ctx: &Context, mut server: Box<sasl::Server>, username: String) -> Response {
-        if !self.limits.auth_allowed(ctx.remote_ip) {
+        if self.auth_limiter.check(ctx.remote_ip).is_err() {
             let step = Err(sasl::ServerError::InvalidCredentials { mechanism: server.mechanism() });
             let refuse = Reply::new(454, Ecode::POL_OTHER, "too many authentication failures, try again later");
             return Response::Credentials { server, step, account: None, refuse: Some(refuse) };
@@ -146,14 +157,13 @@ impl Mailer {
     }
 
     async fn auth_finished(&self, ctx: &Context, username: &str, success: bool) {
-        self.limits.auth_result(ctx.remote_ip, success);
         if success {
+            self.auth_limiter.succeeded(ctx.remote_ip);
             tracing::info!(username, "authenticated");
         } else {
-            tracing::info!(username, failures = ctx.auth_failures + 1, "failed authentication attempt");
-            // Slow down guessing on this connection (mox: one second more per failure after
-            // the third).
-            let delay = self.limits.auth_delay(ctx.auth_failures + 1);
+            // Slow down guessing: a growing delay after a few failures from the address.
+            let delay = self.auth_limiter.failed(ctx.remote_ip);
+            tracing::info!(username, failures = ctx.auth_failures + 1, ?delay, "failed authentication attempt");
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
@@ -309,7 +319,7 @@ impl Backend for Mailer {
     }
 
     fn admit(&self, service: Service, ip: IpAddr) -> Result<(), Reply> {
-        if service.is_submission() && !self.limits.auth_allowed(ip) {
+        if service.is_submission() && self.auth_limiter.check(ip).is_err() {
             tracing::info!(%ip, "refusing connection due to many auth failures");
             return Err(Reply::new(421, Ecode::POL_OTHER, "too many auth failures"));
         }

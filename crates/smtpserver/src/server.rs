@@ -9,81 +9,39 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tracing::Instrument;
+
+use runtime::Shutdown;
 
 use crate::backend::Backend;
 use crate::limits::Limits;
 use crate::session::{Action, Service, Session, SessionConfig, TlsInfo};
 
-/// A shutdown signal: cloned into every connection; [`ShutdownTrigger::trigger`] fires it.
-#[derive(Debug, Clone)]
-pub struct Shutdown(watch::Receiver<bool>);
-
-/// Fires a [`Shutdown`].
-#[derive(Debug)]
-pub struct ShutdownTrigger(watch::Sender<bool>);
-
-impl Shutdown {
-    /// A signal and its trigger.
-    pub fn new() -> (ShutdownTrigger, Shutdown) {
-        let (tx, rx) = watch::channel(false);
-        (ShutdownTrigger(tx), Shutdown(rx))
-    }
-
-    /// Resolves when shutdown was triggered (or the trigger dropped).
-    pub async fn wait(&mut self) {
-        let _ = self.0.wait_for(|v| *v).await;
-    }
-
-    /// Whether shutdown was triggered.
-    pub fn is_triggered(&self) -> bool {
-        *self.0.borrow()
-    }
-}
-
-impl ShutdownTrigger {
-    /// Starts the shutdown.
-    pub fn trigger(&self) {
-        let _ = self.0.send(true);
-    }
-}
-
-/// Connection ids: a process-wide counter, and how they appear in Received headers and
-/// replies.
+/// How connection ids appear in Received headers and replies: obfuscated with a per-process
+/// key, so they do not reveal how many connections the server had (as mox does), while the
+/// logs show the plain id ([`runtime::ConnectionId`]).
 #[derive(Debug)]
 pub struct ConnectionIds {
-    next: AtomicU64,
-    /// XORed into the counter so ids do not reveal how many connections we had.
     key: u64,
 }
 
 impl ConnectionIds {
-    /// A counter starting at a random value.
+    /// A random key.
     pub fn new() -> ConnectionIds {
-        let mut seed = [0u8; 16];
+        let mut seed = [0u8; 8];
         let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut seed);
-        let start = u64::from_le_bytes(seed[..8].try_into().unwrap_or_default()) >> 16;
-        let key = u64::from_le_bytes(seed[8..].try_into().unwrap_or_default());
-        ConnectionIds { next: AtomicU64::new(start), key }
+        ConnectionIds { key: u64::from_le_bytes(seed) }
     }
 
     /// A new connection id and its public form.
     pub fn next(&self) -> (u64, String) {
-        let cid = self.next.fetch_add(1, Ordering::Relaxed);
+        let cid = runtime::ConnectionId::next().0;
         let public = cid.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.key;
-        (
-            cid,
-            base64::Engine::encode(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-                public.to_be_bytes(),
-            ),
-        )
+        (cid, base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, public.to_be_bytes()))
     }
 }
 
@@ -100,21 +58,17 @@ pub struct ListenerSetup {
     pub config: Arc<SessionConfig>,
     /// TLS for STARTTLS (smtp, submission) or implicit TLS (submissions).
     pub tls: Option<Arc<rustls::ServerConfig>>,
-    /// Connection limits (shared between listeners).
+    /// Connection rate and per-network limits (shared between listeners).
     pub limits: Arc<Limits>,
+    /// The process-wide limit of connections in total and per IP (shared with IMAP).
+    pub connections: Option<Arc<runtime::ConnectionLimiter>>,
     /// Connection ids (shared).
     pub ids: Arc<ConnectionIds>,
 }
 
-/// Accepts connections on `listener` until `shutdown`, serving each on its own task. Returns
-/// after shutdown once all connections ended.
-pub async fn serve<B: Backend>(
-    listener: TcpListener,
-    setup: ListenerSetup,
-    backend: Arc<B>,
-    mut shutdown: Shutdown,
-) {
-    let mut tasks = tokio::task::JoinSet::new();
+/// Accepts connections on `listener` until `shutdown`, serving each on its own task (tracked
+/// by `shutdown`, so [`runtime::Shutdown::drain`] waits for them).
+pub async fn serve<B: Backend>(listener: TcpListener, setup: ListenerSetup, backend: Arc<B>, shutdown: Shutdown) {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -129,16 +83,14 @@ pub async fn serve<B: Backend>(
                 };
                 let setup = setup.clone();
                 let backend = backend.clone();
-                let shutdown = shutdown.clone();
-                tasks.spawn(async move {
-                    serve_connection(stream, remote, setup, backend, shutdown).await;
+                let conn_shutdown = shutdown.clone();
+                shutdown.spawn_connection(async move {
+                    serve_connection(stream, remote, setup, backend, conn_shutdown).await;
                 });
             }
             _ = shutdown.wait() => break,
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
         }
     }
-    while tasks.join_next().await.is_some() {}
 }
 
 /// Serves one connection to its end.
@@ -157,10 +109,7 @@ pub async fn serve_connection<B: Backend>(
         let local = stream.local_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
         tracing::info!(local = %local, "new connection");
         let remote_ip = remote.ip().to_canonical();
-        let admitted = setup
-            .limits
-            .connect(remote_ip)
-            .and_then(|guard| backend.admit(service, remote_ip).map(|()| guard));
+        let admitted = admit(&setup, &*backend, service, remote_ip);
         let mut conn = Connection { stream: Stream::Plain(stream), buf: Vec::new() };
         let mut tls_info = None;
         if service == Service::Submissions {
@@ -208,6 +157,21 @@ pub async fn serve_connection<B: Backend>(
     .await
 }
 
+/// The places this connection takes in the limits, held until it ends.
+type Permits = (crate::limits::ConnectionGuard, Option<runtime::ConnectionPermit>);
+
+fn admit<B: Backend + ?Sized>(setup: &ListenerSetup, backend: &B, service: Service, ip: IpAddr) -> Result<Permits, crate::Reply> {
+    let permit = match &setup.connections {
+        Some(limiter) => Some(limiter.try_acquire(ip).map_err(|e| {
+            crate::Reply::new(421, crate::Ecode::POL_OTHER, format!("{e}, try again later"))
+        })?),
+        None => None,
+    };
+    let guard = setup.limits.connect(ip)?;
+    backend.admit(service, ip)?;
+    Ok((guard, permit))
+}
+
 enum Stream {
     Plain(TcpStream),
     Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
@@ -228,7 +192,7 @@ impl Connection {
         session: &mut Session,
         backend: &B,
         setup: &ListenerSetup,
-        mut shutdown: Shutdown,
+        shutdown: Shutdown,
     ) -> io::Result<()> {
         let mut next: Option<Action> = None;
         let mut start = 0;

@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use message::Header;
 
-use crate::backend::{OutgoingMessage, OutgoingRecipient, Target};
-use crate::command::{BodyType, DsnRet, ForwardPath, FutureRelease, xtext_encode};
+use runtime::{DsnNotify, OutgoingMessage, OutgoingRecipient};
+
+use crate::backend::Target;
+use crate::command::{DsnRet, ForwardPath, FutureRelease, xtext_encode};
 use crate::directory::LocalRecipient;
 use crate::headers::{self, ReceivedInfo, ar_value};
 use crate::incoming::read_data;
@@ -104,20 +106,19 @@ pub(crate) async fn submit(mailer: &Mailer, ctx: &Context, delivery: Delivery) -
     }
 
     // DKIM signatures over what the recipient will see (added fields and the message).
-    let signers = mailer.directory.dkim_signers(&from.domain);
-    if !signers.is_empty() {
-        let signed = if added.is_empty() {
-            dkim::sign(&signers, &data, std::time::SystemTime::now())
-        } else {
-            let mut full = Vec::with_capacity(added.len() + data.len());
-            full.extend_from_slice(added.as_bytes());
-            full.extend_from_slice(&data);
-            dkim::sign(&signers, &full, std::time::SystemTime::now())
-        };
-        match signed {
-            Ok(h) => added.push_str(&h),
-            Err(e) => tracing::error!(error = %e, domain = from.domain.ascii(), "dkim sign"),
-        }
+    let signed = if added.is_empty() {
+        mailer.directory.dkim_sign(&from.domain, &data)
+    } else {
+        let mut full = Vec::with_capacity(added.len() + data.len());
+        full.extend_from_slice(added.as_bytes());
+        full.extend_from_slice(&data);
+        mailer.directory.dkim_sign(&from.domain, &full)
+    };
+    match signed {
+        Ok(Some(h)) => added.push_str(&h),
+        Ok(None) => {}
+        // mox submits unsigned rather than refusing: the user's message is not at fault.
+        Err(e) => tracing::error!(error = %e, domain = from.domain.ascii(), "dkim sign"),
     }
     let mail_from = if smtputf8 { txn.mail_from.unicode() } else { txn.mail_from.ascii() };
     let mut w = headers::FieldWriter::new("Authentication-Results");
@@ -146,8 +147,13 @@ pub(crate) async fn submit(mailer: &Mailer, ctx: &Context, delivery: Delivery) -
             }
             Target::Remote(address) => remote.push(OutgoingRecipient {
                 address: address.clone(),
-                notify: r.params.notify,
-                orcpt: r.params.orcpt.clone(),
+                notify: r.params.notify.map(|n| DsnNotify {
+                    never: n.never,
+                    success: n.success,
+                    failure: n.failure,
+                    delay: n.delay,
+                }),
+                orcpt: r.params.orcpt.as_ref().map(|(kind, addr)| format!("{kind};{}", xtext_encode(addr))),
             }),
         }
     }
@@ -187,32 +193,38 @@ pub(crate) async fn submit(mailer: &Mailer, ctx: &Context, delivery: Delivery) -
         } else {
             None
         };
-        let hold_until = txn.params.future_release.as_ref().map(|r| match r {
-            FutureRelease::For(secs) => (now + i64::try_from(*secs).unwrap_or(0), format!("for;{secs}")),
-            FutureRelease::Until { timestamp, text } => (*timestamp, format!("until;{text}")),
+        let hold_until = txn.params.future_release.as_ref().map(|r| {
+            let at = match r {
+                FutureRelease::For(secs) => now.saturating_add(i64::try_from(*secs).unwrap_or(0)),
+                FutureRelease::Until { timestamp, .. } => *timestamp,
+            };
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(at).unwrap_or(0))
         });
+        // The queue sends what the recipients would see: our header fields, then the message.
+        let mut full = Vec::with_capacity(prefix.len() + data.len());
+        full.extend_from_slice(&prefix);
+        full.extend_from_slice(&data);
         let message = OutgoingMessage {
             account: auth.account.clone(),
             mail_from: txn.mail_from.ascii(),
             recipients: remote,
-            prefix: prefix.clone(),
-            data: data.clone(),
-            has_8bit: summary.has_8bit || !data.is_ascii(),
-            smtputf8,
-            binary: txn.params.body == BodyType::BinaryMime,
+            envid: txn.params.envid.as_ref().map(|e| xtext_encode(e)),
+            ret: txn.params.ret.map(|r| match r {
+                DsnRet::Full => runtime::DsnRet::Full,
+                DsnRet::Headers => runtime::DsnRet::Headers,
+            }),
             require_tls,
             hold_until,
-            dsn_ret_full: txn.params.ret.map(|r| r == DsnRet::Full),
-            dsn_envid: txn.params.envid.as_ref().map(|e| xtext_encode(e)),
-            message_id: message_id.clone(),
-            subject: header.value("subject").map(|s| s.trim().to_string()).unwrap_or_default(),
+            smtputf8,
+            eight_bit: summary.has_8bit || !data.is_ascii(),
+            data: full,
         };
         match outgoing.submit(message).await {
             Ok(ids) => tracing::info!(?ids, message_id, "message queued for delivery"),
             Err(e) => {
                 tracing::error!(error = %e, "queueing message");
                 undo(stored).await;
-                let code = if e.temporary { 451 } else { 554 };
+                let code = if matches!(e, runtime::SubmitError::Permanent(_)) { 554 } else { 451 };
                 return Reply::new(code, Ecode::SYS_OTHER, format!("error delivering message: {e}"));
             }
         }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use common::{Options, Raw, TestServer};
-use smtpserver::{Outgoing, OutgoingMessage, SubmitError};
+use runtime::{Outgoing, OutgoingMessage, QueueId, SubmitError};
 
 fn python() -> &'static str {
     // Debian's Python has dkimpy; smtplib is in every Python.
@@ -42,10 +42,10 @@ struct Queue(Mutex<Vec<OutgoingMessage>>);
 
 #[async_trait]
 impl Outgoing for Queue {
-    async fn submit(&self, message: OutgoingMessage) -> Result<Vec<u64>, SubmitError> {
+    async fn submit(&self, message: OutgoingMessage) -> Result<Vec<QueueId>, SubmitError> {
         let mut q = self.0.lock().unwrap();
         q.push(message);
-        Ok(vec![q.len() as u64])
+        Ok(vec![QueueId(q.len() as u64)])
     }
 }
 
@@ -210,10 +210,15 @@ with smtplib.SMTP_SSL("127.0.0.1", {port}, context=ctx) as c:
     assert_eq!(q[0].recipients.len(), 1);
     assert_eq!(q[0].recipients[0].address, "friend@remote.example");
     assert!(q[0].recipients[0].notify.unwrap().failure);
-    assert_eq!(q[0].dsn_ret_full, Some(false));
-    assert_eq!(q[0].dsn_envid.as_deref(), Some("abc"));
-    assert!(String::from_utf8_lossy(&q[0].prefix).contains("DKIM-Signature: v=1;"));
-    assert_eq!(&q[0].data[..], b"From: Mjl <mjl@mox.example>\r\nSubject: x\r\n\r\nhello\r\n");
+    assert_eq!(q[0].ret, Some(runtime::DsnRet::Headers));
+    assert_eq!(q[0].envid.as_deref(), Some("abc"));
+    assert_eq!(q[0].account, "mjl");
+    // What is queued starts with our header fields (Received, Message-Id, Date, DKIM
+    // signatures) and ends with the message as submitted.
+    let data = String::from_utf8_lossy(&q[0].data);
+    assert!(data.starts_with("Received: from mail.mox.example"), "{data}");
+    assert!(data.contains("DKIM-Signature: v=1;"));
+    assert!(data.ends_with("From: Mjl <mjl@mox.example>\r\nSubject: x\r\n\r\nhello\r\n"));
     // The local recipient got it directly.
     assert_eq!(s.messages("other", "Inbox").len(), 1);
     s.stop().await;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use smtpserver::directory::{AccountSettings, Destination, StaticDirectory};
 use smtpserver::limits::{LimitSettings, Limits};
-use smtpserver::server::{ConnectionIds, ListenerSetup, Shutdown, ShutdownTrigger, serve};
+use smtpserver::server::{ConnectionIds, ListenerSetup, serve};
 use smtpserver::{Mailer, Service, SessionConfig};
 
 pub const PASSWORD: &str = "testtest";
@@ -55,7 +55,7 @@ pub struct TestServer {
     pub cert_der: Vec<u8>,
     pub cert_pem: String,
     pub mailer: Arc<Mailer>,
-    trigger: ShutdownTrigger,
+    shutdown: runtime::Shutdown,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -118,7 +118,7 @@ impl TestServer {
         let mailer = Arc::new(mailer);
         let (tls, cert_der, cert_pem) = tls_config(&["mail.mox.example", "localhost"]);
         let ids = Arc::new(ConnectionIds::new());
-        let (trigger, shutdown) = Shutdown::new();
+        let shutdown = runtime::Shutdown::new();
         let mut tasks = Vec::new();
         let mut addrs = Vec::new();
         for (service, port) in [
@@ -134,7 +134,13 @@ impl TestServer {
             if let Some(f) = &opts.configure_session {
                 f(&mut config);
             }
-            let setup = ListenerSetup { config: Arc::new(config), tls: Some(tls.clone()), limits: limits.clone(), ids: ids.clone() };
+            let setup = ListenerSetup {
+                config: Arc::new(config),
+                tls: Some(tls.clone()),
+                limits: limits.clone(),
+                connections: None,
+                ids: ids.clone(),
+            };
             tasks.push(tokio::spawn(serve(listener, setup, mailer.clone(), shutdown.clone())));
         }
         TestServer {
@@ -146,7 +152,7 @@ impl TestServer {
             cert_der,
             cert_pem,
             mailer,
-            trigger,
+            shutdown,
             tasks,
         }
     }
@@ -184,10 +190,11 @@ impl TestServer {
     }
 
     pub async fn stop(self) {
-        self.trigger.trigger();
+        self.shutdown.trigger();
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
+        assert_eq!(self.shutdown.drain(Duration::from_secs(5)).await, 0, "connections left after drain");
     }
 }
 
