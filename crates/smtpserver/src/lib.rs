@@ -15,6 +15,7 @@ mod headers;
 mod incoming;
 pub mod iprev;
 pub mod limits;
+pub mod listener;
 pub mod localserve;
 mod mailer;
 mod reply;
