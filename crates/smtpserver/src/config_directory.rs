@@ -53,7 +53,10 @@ pub fn destination(d: &config::Destination) -> Destination {
         mailbox: d.mailbox.clone().filter(|m| !m.is_empty()),
         rulesets: d.rulesets.iter().map(ruleset).collect(),
         smtp_error,
-        message_auth_required_error: d.message_auth_required_smtp_error.clone().filter(|m| !m.is_empty()),
+        message_auth_required_error: d
+            .message_auth_required_smtp_error
+            .clone()
+            .filter(|m| !m.is_empty()),
         dmarc_reports: d.dmarc_reports,
         host_tls_reports: d.host_tls_reports,
         domain_tls_reports: d.domain_tls_reports,
@@ -65,7 +68,11 @@ fn ruleset(r: &config::Ruleset) -> Ruleset {
         smtp_mail_from: r.smtp_mail_from_regexp_compiled.as_ref().map(|x| x.regex().clone()),
         msg_from: r.msg_from_regexp_compiled.as_ref().map(|x| x.regex().clone()),
         verified_domain: r.verified_dns_domain.clone(),
-        headers: r.headers_regexp_compiled.iter().map(|(k, v)| (k.regex().clone(), v.regex().clone())).collect(),
+        headers: r
+            .headers_regexp_compiled
+            .iter()
+            .map(|(k, v)| (k.regex().clone(), v.regex().clone()))
+            .collect(),
         is_forward: r.is_forward,
         list_allow_domain: r.list_allow_dns_domain.clone(),
         accept_rejects_to_mailbox: r.accept_rejects_to_mailbox.clone().filter(|m| !m.is_empty()),
@@ -74,7 +81,11 @@ fn ruleset(r: &config::Ruleset) -> Ruleset {
 }
 
 fn local(account: &str, canonical: &str, d: &config::Destination) -> LocalRecipient {
-    LocalRecipient { account: account.to_string(), canonical: canonical.to_string(), destination: Arc::new(destination(d)) }
+    LocalRecipient {
+        account: account.to_string(),
+        canonical: canonical.to_string(),
+        destination: Arc::new(destination(d)),
+    }
 }
 
 fn recipient(r: config::Recipient<'_>) -> Lookup {
@@ -87,7 +98,12 @@ fn recipient(r: config::Recipient<'_>) -> Lookup {
             members: alias
                 .parsed_addresses
                 .iter()
-                .map(|m| (m.address.clone(), local(&m.account_name, &m.address.to_string(), &m.destination)))
+                .map(|m| {
+                    (
+                        m.address.clone(),
+                        local(&m.account_name, &m.address.to_string(), &m.destination),
+                    )
+                })
                 .collect(),
             allow_msg_from: alias.allow_msg_from,
             post_public: alias.post_public,
@@ -109,8 +125,12 @@ impl Directory for ConfigDirectory {
     fn postmaster(&self) -> LocalRecipient {
         let config = (self.config)();
         let postmaster = message::Localpart::new("postmaster").ok();
-        match postmaster.and_then(|lp| config.lookup_address(&lp, None, config::LookupOptions::DELIVERY).ok()) {
-            Some(config::Recipient::Account { account, canonical, destination }) => local(account, canonical, destination),
+        match postmaster
+            .and_then(|lp| config.lookup_address(&lp, None, config::LookupOptions::DELIVERY).ok())
+        {
+            Some(config::Recipient::Account { account, canonical, destination }) => {
+                local(account, canonical, destination)
+            }
             _ => LocalRecipient {
                 account: config.static_.postmaster.account.clone(),
                 canonical: "postmaster".into(),
@@ -158,8 +178,34 @@ impl Directory for ConfigDirectory {
         match self.accounts.open(account) {
             Ok(a) => Ok(Arc::new(a)),
             Err(runtime::AccountError::Store(e)) => Err(e),
-            Err(e) => Err(store::Error::InvalidAccountName { name: account.to_string(), reason: leak_reason(e.to_string()) }),
+            Err(e) => Err(store::Error::InvalidAccountName {
+                name: account.to_string(),
+                reason: leak_reason(e.to_string()),
+            }),
         }
+    }
+
+    fn junk_filter(&self, account: &str) -> Option<junk::JunkFilter> {
+        let config = (self.config)();
+        let jf = config.account(account)?.junk_filter.as_ref()?;
+        let p = &jf.params;
+        let defaults = junk::Params::default();
+        Some(junk::JunkFilter {
+            threshold: jf.threshold,
+            params: junk::Params {
+                onegrams: p.onegrams,
+                twograms: p.twograms,
+                threegrams: p.threegrams,
+                max_power: p.max_power,
+                top_words: usize::try_from(p.top_words).unwrap_or(defaults.top_words),
+                ignore_words: p.ignore_words.unwrap_or(defaults.ignore_words),
+                rare_words: p
+                    .rare_words
+                    .and_then(|n| u32::try_from(n).ok())
+                    .unwrap_or(defaults.rare_words),
+                ..defaults
+            },
+        })
     }
 
     fn dkim_sign(&self, domain: &Domain, message: &[u8]) -> Result<Option<String>, dkim::Error> {

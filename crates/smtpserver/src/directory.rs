@@ -140,6 +140,11 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
     /// its `Sign` list: the DKIM-Signature header fields to put before the message, or `None`
     /// when the domain does not sign.
     fn dkim_sign(&self, domain: &Domain, message: &[u8]) -> Result<Option<String>, dkim::Error>;
+
+    /// The junk filter settings of an account (`JunkFilter`), if it has one.
+    fn junk_filter(&self, _account: &str) -> Option<junk::JunkFilter> {
+        None
+    }
 }
 
 /// An in-memory [`Directory`]: domains with a catchall separator and case rule, accounts
@@ -171,6 +176,7 @@ struct StaticDomain {
 struct StaticAccount {
     settings: AccountSettings,
     credentials: Option<sasl::StoredCredentials>,
+    junk_filter: Option<junk::JunkFilter>,
 }
 
 impl StaticDirectory {
@@ -245,7 +251,15 @@ impl StaticDirectory {
     ) {
         let credentials =
             password.and_then(|p| sasl::StoredCredentials::derive_with(p, params).ok());
-        self.accounts.insert(name.to_string(), StaticAccount { settings, credentials });
+        self.accounts
+            .insert(name.to_string(), StaticAccount { settings, credentials, junk_filter: None });
+    }
+
+    /// Gives an account a junk filter.
+    pub fn set_junk_filter(&mut self, account: &str, filter: junk::JunkFilter) {
+        if let Some(a) = self.accounts.get_mut(account) {
+            a.junk_filter = Some(filter);
+        }
     }
 
     /// Adds an address of an account (also a login name). `address` is `local@domain`, or
@@ -371,6 +385,10 @@ impl Directory for StaticDirectory {
         let acc = Arc::new(store::Account::open_or_create(&dir)?);
         open.insert(account.to_string(), acc.clone());
         Ok(acc)
+    }
+
+    fn junk_filter(&self, account: &str) -> Option<junk::JunkFilter> {
+        self.accounts.get(account).and_then(|a| a.junk_filter.clone())
     }
 
     fn dkim_sign(&self, domain: &Domain, message: &[u8]) -> Result<Option<String>, dkim::Error> {

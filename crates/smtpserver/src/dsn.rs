@@ -4,13 +4,13 @@
 
 use message::Header;
 
-use runtime::{OutgoingMessage, OutgoingRecipient};
 use crate::command::ReversePath;
 use crate::headers;
 use crate::mailer::Mailer;
 use crate::reply::Reply;
 use crate::session::{Context, Transaction, unix_now};
 use crate::submit::random_id;
+use runtime::{OutgoingMessage, OutgoingRecipient};
 
 /// Composes a DSN (multipart/report, RFC 3464 and RFC 6522) for `failures`.
 pub(crate) fn compose(
@@ -35,7 +35,9 @@ pub(crate) fn compose(
     m.push_str("Your message could not be delivered to all recipients.\r\n\r\n");
     for (rcpt, reply) in failures {
         let kind = if reply.is_permanent() { "Permanent" } else { "Transient" };
-        m.push_str(&format!("{kind} delivery failure to:\r\n\r\n\t{rcpt}\r\n\r\nError:\r\n\r\n\t{reply}\r\n\r\n"));
+        m.push_str(&format!(
+            "{kind} delivery failure to:\r\n\r\n\t{rcpt}\r\n\r\nError:\r\n\r\n\t{reply}\r\n\r\n"
+        ));
     }
     m.push_str(&format!("--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n"));
     m.push_str(&format!("Reporting-MTA: dns; {hostname}\r\nArrival-Date: {date}\r\n"));
@@ -69,7 +71,10 @@ pub(crate) async fn queue_failures(
         return;
     };
     let Some(outgoing) = &mailer.outgoing else {
-        tracing::warn!(?failures, "some recipients failed, but no queue to send a DSN to the sender");
+        tracing::warn!(
+            ?failures,
+            "some recipients failed, but no queue to send a DSN to the sender"
+        );
         return;
     };
     let hostname = ctx.config.hostname.ascii();
@@ -100,8 +105,17 @@ mod tests {
 
     #[test]
     fn dsn_parses() {
-        let failures = vec![("bob@example.org".to_string(), Reply::new(550, Ecode::ADDR_UNKNOWN_MAILBOX, "no such user"))];
-        let dsn = compose("mx.example", "alice@example.net", b"Subject: hi\r\nFrom: alice@example.net\r\n", &failures, 0);
+        let failures = vec![(
+            "bob@example.org".to_string(),
+            Reply::new(550, Ecode::ADDR_UNKNOWN_MAILBOX, "no such user"),
+        )];
+        let dsn = compose(
+            "mx.example",
+            "alice@example.net",
+            b"Subject: hi\r\nFrom: alice@example.net\r\n",
+            &failures,
+            0,
+        );
         let msg = message::Message::parse(&dsn);
         let parts = msg.root().parts();
         assert_eq!(parts.len(), 3);

@@ -127,7 +127,11 @@ pub(crate) fn received(info: &ReceivedInfo<'_>, rcpt_to: Option<&str>, now: i64)
     } else {
         let hello = match &ctx.hello {
             Some(HelloName::Domain(d)) => {
-                if info.smtputf8 { d.unicode().to_string() } else { d.ascii().to_string() }
+                if info.smtputf8 {
+                    d.unicode().to_string()
+                } else {
+                    d.ascii().to_string()
+                }
             }
             Some(HelloName::Ip(ip)) => address_literal(*ip),
             None => "unknown".to_string(),
@@ -215,7 +219,10 @@ mod tests {
     fn auth_results() {
         let h = authentication_results(
             "mox.example",
-            &["iprev=pass policy.iprev=192.0.2.1".into(), "spf=pass smtp.mailfrom=example.org".into()],
+            &[
+                "iprev=pass policy.iprev=192.0.2.1".into(),
+                "spf=pass smtp.mailfrom=example.org".into(),
+            ],
         );
         assert_eq!(
             h,

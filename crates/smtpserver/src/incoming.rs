@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use dns::{Domain, Resolver};
 use message::Header;
 
-use crate::backend::{ContentVerdict, DeliveryFacts, Reputation, ReputationMethod, Target};
+use crate::backend::Target;
 use crate::command::{ForwardPath, HelloName, ReversePath};
 use crate::directory::{AccountSettings, LocalRecipient};
 use crate::headers::{self, ReceivedInfo};
@@ -59,14 +59,20 @@ fn spf_verifier<'r>(mailer: &'r Mailer, ctx: &Context) -> spf::Verifier<'r> {
 }
 
 /// SPF for the MAIL FROM identity (or `postmaster@` the HELO name for `<>`).
-pub(crate) async fn spf_mail_from(mailer: &Mailer, ctx: &Context, from: &ReversePath) -> spf::Verification {
+pub(crate) async fn spf_mail_from(
+    mailer: &Mailer,
+    ctx: &Context,
+    from: &ReversePath,
+) -> spf::Verification {
     let helo = hello_domain(ctx);
     let verifier = spf_verifier(mailer, ctx);
     match from {
-        ReversePath::Path(p) => match verifier.verify_mail_from(ctx.remote_ip, &helo, &p.ascii()).await {
-            Ok(v) => v,
-            Err(_) => verifier.verify_helo(ctx.remote_ip, &helo).await,
-        },
+        ReversePath::Path(p) => {
+            match verifier.verify_mail_from(ctx.remote_ip, &helo, &p.ascii()).await {
+                Ok(v) => v,
+                Err(_) => verifier.verify_helo(ctx.remote_ip, &helo).await,
+            }
+        }
         ReversePath::Null => verifier.verify_helo(ctx.remote_ip, &helo).await,
     }
 }
@@ -75,19 +81,18 @@ pub(crate) async fn spf_mail_from(mailer: &Mailer, ctx: &Context, from: &Reverse
 struct Checked {
     data: Arc<Vec<u8>>,
     msg_from: Option<message::Address>,
-    is_dsn: bool,
     smtputf8: bool,
     requiretls: bool,
     iprev: Iprev,
     spf: Arc<spf::Verification>,
-    spf_helo: Option<spf::Verification>,
     dkim: Vec<dkim::SignatureResult>,
     dmarc: Option<dmarc::Evaluation>,
     /// Authentication-Results methods without DMARC (added per recipient).
     methods: Vec<String>,
     verified_domains: Vec<Domain>,
     dkim_domains: Vec<String>,
-    msg_from_validated: bool,
+    /// The delivery facts for reputation (per recipient, forwards clear some).
+    origin: store::Origin,
 }
 
 /// Delivers an incoming message; returns the reply to the end of data.
@@ -99,7 +104,11 @@ pub(crate) async fn deliver(mailer: &Mailer, ctx: &Context, delivery: Delivery) 
         Ok(d) => Arc::new(d),
         Err(e) => {
             tracing::error!(error = %e, "reading message data");
-            return Reply::new(451, Ecode::SYS_OTHER, format!("error processing ({})", ctx.received_id));
+            return Reply::new(
+                451,
+                Ecode::SYS_OTHER,
+                format!("error processing ({})", ctx.received_id),
+            );
         }
     };
     let header = Header::parse(&data);
@@ -108,11 +117,8 @@ pub(crate) async fn deliver(mailer: &Mailer, ctx: &Context, delivery: Delivery) 
     if header.get_all("received").count() > 100 {
         return Reply::new(550, Ecode::NET_LOOP, "loop detected, more than 100 Received headers");
     }
-    let msg_from = header.from_mailboxes().ok().filter(|m| m.len() == 1).map(|m| m[0].address.clone());
-    let is_dsn = header.value("content-type").is_some_and(|ct| {
-        let ct = ct.to_ascii_lowercase();
-        ct.contains("multipart/report") && ct.contains("delivery-status")
-    });
+    let msg_from =
+        header.from_mailboxes().ok().filter(|m| m.len() == 1).map(|m| m[0].address.clone());
     let requiretls = txn.params.requiretls;
 
     // iprev, SPF and DKIM in parallel.
@@ -167,24 +173,38 @@ pub(crate) async fn deliver(mailer: &Mailer, ctx: &Context, delivery: Delivery) 
 
     // DMARC, with SPF for the identity DMARC uses (MAIL FROM, or HELO for <>).
     let spf_outcome = dmarc::SpfOutcome::from_spf(&spf);
-    let dkim_outcomes: Vec<dmarc::DkimOutcome> = dkim.iter().filter_map(dmarc::DkimOutcome::from_dkim).collect();
+    let dkim_outcomes: Vec<dmarc::DkimOutcome> =
+        dkim.iter().filter_map(dmarc::DkimOutcome::from_dkim).collect();
     let dmarc = match &msg_from {
         Some(_) => {
             let mut sampler = dmarc::RandomSampler;
-            Some(dmarc::verify(&*mailer.resolver, &header, spf_outcome.as_ref(), &dkim_outcomes, &mut sampler).await)
+            Some(
+                dmarc::verify(
+                    &*mailer.resolver,
+                    &header,
+                    spf_outcome.as_ref(),
+                    &dkim_outcomes,
+                    &mut sampler,
+                )
+                .await,
+            )
         }
         None => None,
     };
     let msg_from_validated = msg_from.as_ref().is_some_and(|from| {
         dmarc.as_ref().is_some_and(|d| d.result == dmarc::DmarcResult::Pass)
-            || verified_domains
-                .iter()
-                .any(|v| dmarc::organizational_domain(v) == dmarc::organizational_domain(&from.domain))
+            || verified_domains.iter().any(|v| {
+                dmarc::organizational_domain(v) == dmarc::organizational_domain(&from.domain)
+            })
     });
 
     let mut methods = Vec::new();
     let iprev_comment = if iprev.authentic { "with dnssec" } else { "without dnssec" };
-    methods.push(format!("iprev={} ({iprev_comment}) policy.iprev={}", iprev.status.as_str(), ctx.remote_ip));
+    methods.push(format!(
+        "iprev={} ({iprev_comment}) policy.iprev={}",
+        iprev.status.as_str(),
+        ctx.remote_ip
+    ));
     methods.extend(dkim::authentication_results(&dkim));
     methods.push(spf.authentication_result().to_string());
     if let Some(h) = &spf_helo {
@@ -193,24 +213,68 @@ pub(crate) async fn deliver(mailer: &Mailer, ctx: &Context, delivery: Delivery) 
 
     let smtputf8 = txn.params.smtputf8
         && (txn.mail_from.path().is_some_and(|p| p.is_utf8())
-            || txn.recipients.iter().any(|r| matches!(&r.path, ForwardPath::Path(p) if p.is_utf8()))
+            || txn
+                .recipients
+                .iter()
+                .any(|r| matches!(&r.path, ForwardPath::Path(p) if p.is_utf8()))
             || !data[..header.body_offset().min(data.len())].is_ascii());
 
+    let message_id = header
+        .get("message-id")
+        .and_then(|f| message::MessageId::parse(f.raw_value()).ok())
+        .map(|id| id.as_str().to_string())
+        .unwrap_or_default();
+    let origin = store::Origin {
+        remote_ip: Some(ctx.remote_ip),
+        ehlo_domain: match &ctx.hello {
+            Some(HelloName::Domain(d)) => d.ascii().to_string(),
+            _ => String::new(),
+        },
+        ehlo_validated: spf_helo.as_ref().is_some_and(|v| v.result() == spf::SpfResult::Pass),
+        mail_from_localpart: txn
+            .mail_from
+            .path()
+            .map(|p| p.localpart.as_str().to_string())
+            .unwrap_or_default(),
+        mail_from_domain: txn
+            .mail_from
+            .path()
+            .and_then(|p| p.domain())
+            .map(|d| d.ascii().to_string())
+            .unwrap_or_default(),
+        mail_from_validated: spf.result() == spf::SpfResult::Pass
+            && spf.identity == spf::Identity::MailFrom,
+        msg_from_localpart: msg_from
+            .as_ref()
+            .map(|a| a.localpart.as_str().to_string())
+            .unwrap_or_default(),
+        msg_from_domain: msg_from
+            .as_ref()
+            .map(|a| a.domain.ascii().to_string())
+            .unwrap_or_default(),
+        msg_from_org_domain: msg_from
+            .as_ref()
+            .map(|a| dmarc::organizational_domain(&a.domain).ascii().to_string())
+            .unwrap_or_default(),
+        msg_from_validated,
+        dkim_domains: dkim_domains.clone(),
+        message_id,
+        destined_mailbox: None,
+        is_reject: false,
+    };
     let checked = Checked {
         data: data.clone(),
         msg_from,
-        is_dsn,
         smtputf8,
         requiretls,
         iprev,
         spf,
-        spf_helo,
         dkim,
         dmarc,
         methods,
         verified_domains,
         dkim_domains,
-        msg_from_validated,
+        origin,
     };
     tracing::debug!(
         iprev = checked.iprev.status.as_str(),
@@ -228,7 +292,9 @@ pub(crate) async fn deliver(mailer: &Mailer, ctx: &Context, delivery: Delivery) 
 /// Reads the message (from its temporary file if it spilled).
 pub(crate) async fn read_data(data: crate::MessageData) -> std::io::Result<Vec<u8>> {
     if data.is_spilled() {
-        tokio::task::spawn_blocking(move || data.into_bytes()).await.map_err(std::io::Error::other)?
+        tokio::task::spawn_blocking(move || data.into_bytes())
+            .await
+            .map_err(std::io::Error::other)?
     } else {
         data.into_bytes()
     }
@@ -259,6 +325,8 @@ struct Decision {
     /// A sender without reputation and no bad signals: delay before accepting.
     first_time: bool,
     mailing_list: bool,
+    /// Delivery facts stored with the message, for later reputation.
+    origin: store::Origin,
 }
 
 #[derive(Debug)]
@@ -300,12 +368,17 @@ async fn deliver_checked(
                 let allowed = a.post_public
                     || c.msg_from.as_ref().is_some_and(|from| {
                         a.members.iter().any(|(m, _)| m == from)
-                            || (a.allow_msg_from && from.to_string().eq_ignore_ascii_case(&a.canonical))
+                            || (a.allow_msg_from
+                                && from.to_string().eq_ignore_ascii_case(&a.canonical))
                     });
                 if !allowed {
                     errors.push(RecipientError {
                         rcpt: rcpt_addr,
-                        reply: Reply::new(550, Ecode::POL_EXPN_PROHIBITED, "not allowed to send to destination"),
+                        reply: Reply::new(
+                            550,
+                            Ecode::POL_EXPN_PROHIBITED,
+                            "not allowed to send to destination",
+                        ),
                     });
                     continue;
                 }
@@ -314,7 +387,8 @@ async fn deliver_checked(
                     // Not to members addressed explicitly too, nor back to the sender.
                     .filter(|(m, _)| {
                         let m = m.to_string().to_lowercase();
-                        !explicit.contains(&m) && c.msg_from.as_ref().is_none_or(|f| f.to_string().to_lowercase() != m)
+                        !explicit.contains(&m)
+                            && c.msg_from.as_ref().is_none_or(|f| f.to_string().to_lowercase() != m)
                     })
                     .map(|(m, r)| (m.to_string(), r.clone()))
                     .collect()
@@ -322,7 +396,11 @@ async fn deliver_checked(
             Target::Remote(_) => {
                 errors.push(RecipientError {
                     rcpt: rcpt_addr,
-                    reply: Reply::new(550, Ecode::ADDR_UNKNOWN_MAILBOX, "not accepting email for domain"),
+                    reply: Reply::new(
+                        550,
+                        Ecode::ADDR_UNKNOWN_MAILBOX,
+                        "not accepting email for domain",
+                    ),
                 });
                 continue;
             }
@@ -368,7 +446,9 @@ async fn deliver_checked(
     let now = unix_now();
     let received_info = ReceivedInfo {
         ctx,
-        reverse_name: (c.iprev.status == IprevStatus::Pass).then_some(c.iprev.name.as_deref()).flatten(),
+        reverse_name: (c.iprev.status == IprevStatus::Pass)
+            .then_some(c.iprev.name.as_deref())
+            .flatten(),
         hide_client: false,
         smtputf8: c.smtputf8,
         requiretls: c.requiretls,
@@ -376,7 +456,13 @@ async fn deliver_checked(
     let prefix_for = |p: &Planned| -> Vec<u8> {
         let rcpt = match &txn.recipients[p.rcpt_index].path {
             ForwardPath::Postmaster => format!("postmaster@{}", ctx.config.hostname.ascii()),
-            ForwardPath::Path(path) => if c.smtputf8 { path.unicode() } else { path.ascii() },
+            ForwardPath::Path(path) => {
+                if c.smtputf8 {
+                    path.unicode()
+                } else {
+                    path.ascii()
+                }
+            }
         };
         let mut methods = c.methods.clone();
         methods.push(match &c.dmarc {
@@ -393,7 +479,10 @@ async fn deliver_checked(
             prefix.push_str(&w.finish());
         }
         prefix.push_str(&format!("Delivered-To: {}\r\n", p.deliver_to));
-        prefix.push_str(&format!("Return-Path: <{}>\r\n", if c.smtputf8 { txn.mail_from.unicode() } else { mail_from.clone() }));
+        prefix.push_str(&format!(
+            "Return-Path: <{}>\r\n",
+            if c.smtputf8 { txn.mail_from.unicode() } else { mail_from.clone() }
+        ));
         prefix.push_str(&headers::authentication_results(ctx.config.hostname.ascii(), &methods));
         // Received-SPF goes before Received (RFC 7208 §9.1).
         prefix.push_str(&c.spf.received_spf(Some(ctx.config.hostname.ascii())).to_header());
@@ -408,7 +497,16 @@ async fn deliver_checked(
     // reply (the message is being refused anyway).
     for p in &rejected_copies {
         let prefix = prefix_for(p);
-        store_delivery::keep_reject(mailer, &p.target.account, &p.decision.mailbox, &c.data, prefix, &mail_from).await;
+        store_delivery::keep_reject(
+            mailer,
+            &p.target.account,
+            &p.decision.mailbox,
+            &c.data,
+            prefix,
+            &mail_from,
+            p.decision.origin.clone(),
+        )
+        .await;
     }
 
     if planned.is_empty() {
@@ -438,12 +536,29 @@ async fn deliver_checked(
             prefix: prefix_for(p),
             flags: store::Flags::parse(flags).unwrap_or_default(),
             mail_from: mail_from.clone(),
+            origin: Some(p.decision.origin.clone()),
         });
     }
     if let Err(e) = store_delivery::deliver_all(mailer, targets, c.data.clone()).await {
         tracing::error!(error = %e, "delivering to accounts");
         let reply = e.reply(id);
         return reply;
+    }
+    // A message that got through now need not be kept as a reject (mox's RejectsRemove).
+    if !c.origin.message_id.is_empty() {
+        for p in &planned {
+            if let Some(rejects) =
+                mailer.directory.account_settings(&p.target.account).and_then(|s| s.rejects_mailbox)
+            {
+                store_delivery::remove_rejects(
+                    mailer,
+                    &p.target.account,
+                    &rejects,
+                    &c.origin.message_id,
+                )
+                .await;
+            }
+        }
     }
     for p in &planned {
         tracing::info!(
@@ -456,7 +571,15 @@ async fn deliver_checked(
     }
     if !errors.is_empty() {
         // Some recipients got it, others did not: a DSN for the failed ones (RFC 3464).
-        crate::dsn::queue_failures(mailer, ctx, txn, header, &errors.iter().map(|e| (e.rcpt.clone(), e.reply.clone())).collect::<Vec<_>>(), c.smtputf8).await;
+        crate::dsn::queue_failures(
+            mailer,
+            ctx,
+            txn,
+            header,
+            &errors.iter().map(|e| (e.rcpt.clone(), e.reply.clone())).collect::<Vec<_>>(),
+            c.smtputf8,
+        )
+        .await;
     }
     Reply::new(250, Ecode::MAILBOX_OTHER, "it is done")
 }
@@ -466,7 +589,8 @@ fn combine_errors(errors: &[RecipientError], id: &str) -> Reply {
     let Some(first) = errors.first() else {
         return Reply::new(451, Ecode::SYS_OTHER, format!("error processing ({id})"));
     };
-    if errors.iter().all(|e| e.reply.code == first.reply.code && e.reply.ecode == first.reply.ecode) {
+    if errors.iter().all(|e| e.reply.code == first.reply.code && e.reply.ecode == first.reply.ecode)
+    {
         let mut texts: Vec<&str> = errors.iter().map(|e| e.reply.text.as_str()).collect();
         texts.dedup();
         let mut reply = first.reply.clone();
@@ -474,13 +598,16 @@ fn combine_errors(errors: &[RecipientError], id: &str) -> Reply {
         return reply;
     }
     let permanent = errors.iter().any(|e| e.reply.is_permanent());
-    let mut lines: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.rcpt, e.reply)).collect();
+    let mut lines: Vec<String> =
+        errors.iter().map(|e| format!("{}: {}", e.rcpt, e.reply)).collect();
     lines.push(format!("multiple errors ({id})"));
     let code = if permanent { 554 } else { 451 };
     Reply::new(code, Ecode::SYS_OTHER, lines.join("\n"))
 }
 
-/// Decides for one recipient account (mox's `analyze`).
+/// Decides for one recipient account (mox's `analyze`): rates, rulesets, DMARC,
+/// MessageAuthRequired, then reputation from the account's indexed history, the junk filter
+/// and DNSBLs through the `junk` crate's decision.
 async fn analyze(
     mailer: &Mailer,
     ctx: &Context,
@@ -490,13 +617,21 @@ async fn analyze(
     rcpt_to: &str,
     target: &LocalRecipient,
 ) -> Decision {
-    let settings: AccountSettings = mailer.directory.account_settings(&target.account).unwrap_or_default();
+    let settings: AccountSettings =
+        mailer.directory.account_settings(&target.account).unwrap_or_default();
     let destination = &target.destination;
     let mut mailbox = destination.mailbox.clone().unwrap_or_else(|| "Inbox".to_string());
     let mut text: Vec<String> = Vec::new();
     let size = c.data.len() as u64;
+    let now = unix_now();
 
-    let decision = |accept: bool, mailbox: String, reason: &'static str, reply: Option<Reply>, text: Vec<String>| Decision {
+    let mut origin = c.origin.clone();
+    let decision = |accept: bool,
+                    mailbox: String,
+                    reason: &'static str,
+                    reply: Option<Reply>,
+                    text: Vec<String>,
+                    origin: &store::Origin| Decision {
         accept,
         mailbox,
         keep_reject: false,
@@ -507,22 +642,44 @@ async fn analyze(
         junk: false,
         first_time: false,
         mailing_list: false,
+        origin: origin.clone(),
     };
 
-    // Not too many messages or bytes from one network to one account.
-    if let Err(reply) = mailer.limits.delivery(&target.account, ctx.remote_ip, size) {
-        tracing::info!(%reply, "refusing due to high delivery rate");
-        return decision(false, mailbox, "high-rate", Some(reply), vec!["high delivery rate".into()]);
+    let account = match mailer.directory.open_account(&target.account) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, account = target.account, "open account");
+            let reply = Reply::new(451, Ecode::SYS_OTHER, "error processing");
+            return decision(false, mailbox, "reputation-error", Some(reply), text, &origin);
+        }
+    };
+
+    // Not too many messages or bytes from one network to one account (counted in the
+    // account's history index: the cost does not grow with the history).
+    let rates = account.snapshot().and_then(|snap| snap.delivery_rates(ctx.remote_ip, now));
+    match rates {
+        Ok(rates) => {
+            if let Err(reply) = mailer.limits.check_delivery_rates(&rates, size) {
+                tracing::info!(%reply, "refusing due to high delivery rate");
+                text.push("high delivery rate".into());
+                return decision(false, mailbox, "high-rate", Some(reply), text, &origin);
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "checking delivery rates");
+            text.push(format!("checking delivery rates: {e}"));
+            let reply = Reply::new(451, Ecode::SYS_OTHER, "error processing");
+            return decision(false, mailbox, "reputation-error", Some(reply), text, &origin);
+        }
     }
 
+    let mail_from_text = txn.mail_from.ascii();
     let input = RuleInput {
-        mail_from: &txn.mail_from.ascii(),
+        mail_from: &mail_from_text,
         msg_from: c.msg_from.as_ref(),
         verified_domains: &c.verified_domains,
         header,
     };
-    let mail_from_text = txn.mail_from.ascii();
-    let input = RuleInput { mail_from: &mail_from_text, ..input };
     let ruleset = matching_ruleset(destination, &input);
     if let Some(rs) = ruleset {
         mailbox = rs.mailbox.clone();
@@ -530,7 +687,7 @@ async fn analyze(
             && c.verified_domains.iter().any(|v| domain_matches(v, list))
         {
             text.push("validated message from a configured mailing list".into());
-            let mut d = decision(true, mailbox, "list-allow", None, text);
+            let mut d = decision(true, mailbox, "list-allow", None, text, &origin);
             d.mailing_list = true;
             return d;
         }
@@ -538,16 +695,32 @@ async fn analyze(
     let is_forward = ruleset.is_some_and(|rs| rs.is_forward);
     let mut dmarc_use = c.dmarc.is_some();
     if is_forward {
+        // The forwarder is not to blame for what it forwards: its signals do not count.
         dmarc_use = false;
+        origin.remote_ip = None;
+        origin.ehlo_domain.clear();
+        origin.mail_from_domain.clear();
+        if let Some(d) = ruleset.and_then(|rs| rs.verified_domain.as_ref()) {
+            origin.dkim_domains.retain(|x| x != d.ascii());
+        }
         text.push("ruleset indicates forwarded message".into());
     }
 
-    let reject = |code: u16, ecode: Ecode, msg: &str, reason: &'static str, text: Vec<String>, mailbox: String| {
-        // A ruleset can accept what would be rejected into a mailbox of its choice.
+    let reject = |code: u16,
+                  ecode: Ecode,
+                  msg: &str,
+                  reason: &'static str,
+                  text: Vec<String>,
+                  mailbox: String,
+                  origin: &store::Origin| {
+        // A ruleset can accept what would be rejected, into a mailbox of its choice.
         if let Some(to) = ruleset.and_then(|rs| rs.accept_rejects_to_mailbox.clone()) {
             let mut text = text;
             text.push("accepting reject to mailbox due to ruleset".into());
-            let mut d = Decision {
+            let mut origin = origin.clone();
+            origin.is_reject = true;
+            origin.destined_mailbox = Some(mailbox);
+            return Decision {
                 accept: true,
                 mailbox: to,
                 keep_reject: false,
@@ -558,13 +731,15 @@ async fn analyze(
                 junk: false,
                 first_time: false,
                 mailing_list: false,
+                origin,
             };
-            d.junk = false;
-            return d;
         }
+        let mut origin = origin.clone();
+        origin.is_reject = true;
+        origin.destined_mailbox = Some(mailbox.clone());
         Decision {
             accept: false,
-            keep_reject: settings.rejects_mailbox.is_some() && reason != "high-rate",
+            keep_reject: settings.rejects_mailbox.is_some(),
             mailbox: settings.rejects_mailbox.clone().unwrap_or(mailbox),
             reply: Some(Reply::new(code, ecode, msg)),
             reason,
@@ -573,6 +748,7 @@ async fn analyze(
             junk: false,
             first_time: false,
             mailing_list: false,
+            origin,
         }
     };
 
@@ -581,12 +757,22 @@ async fn analyze(
         match d.disposition {
             dmarc::Disposition::Reject => {
                 text.push("message does not pass domain dmarc policy which asks to reject".into());
-                return reject(550, Ecode::POL_DELIVERY_UNAUTH, "rejecting per dmarc policy", "dmarc-policy", text, mailbox);
+                return reject(
+                    550,
+                    Ecode::POL_DELIVERY_UNAUTH,
+                    "rejecting per dmarc policy",
+                    "dmarc-policy",
+                    text,
+                    mailbox,
+                    &origin,
+                );
             }
             dmarc::Disposition::Quarantine => {
-                text.push("message does not pass domain dmarc policy which asks to quarantine".into());
-                let junk_mailbox = junk_mailbox(mailer, &target.account).await;
-                let mut d = decision(true, junk_mailbox, "dmarc-quarantine", None, text);
+                text.push(
+                    "message does not pass domain dmarc policy which asks to quarantine".into(),
+                );
+                let junk_mailbox = junk_mailbox(&account);
+                let mut d = decision(true, junk_mailbox, "dmarc-quarantine", None, text, &origin);
                 d.junk = true;
                 return d;
             }
@@ -596,163 +782,182 @@ async fn analyze(
         text.push("not using any dmarc result".into());
     }
 
-    // Reports addressed to our reporting addresses: accepted without reputation when
-    // authenticated (mox processes them; we deliver them).
+    // Reports to our reporting addresses: accepted without reputation when authenticated
+    // (mox processes them; we deliver them).
     let dmarc_pass = c.dmarc.as_ref().is_some_and(|d| d.result == dmarc::DmarcResult::Pass);
-    let report_ok = (destination.dmarc_reports && dmarc_pass)
-        || ((destination.host_tls_reports || destination.domain_tls_reports) && !c.dkim_domains.is_empty());
+    let is_report = (destination.dmarc_reports && dmarc_pass)
+        || ((destination.host_tls_reports || destination.domain_tls_reports)
+            && !c.dkim_domains.is_empty());
 
     if let Some(msg) = &destination.message_auth_required_error
-        && !c.msg_from_validated
+        && !c.origin.msg_from_validated
     {
-        text.push("message does not pass required aligned spf and/or dkim check required for destination".into());
+        text.push(
+            "message does not pass required aligned spf and/or dkim check required for destination"
+                .into(),
+        );
         let temp = c.dmarc.as_ref().is_some_and(|d| d.result == dmarc::DmarcResult::Temperror);
-        let (code, msg) = if temp { (451, format!("transient verification error: {msg}")) } else { (550, msg.clone()) };
-        return reject(code, Ecode::POL_MULTI_AUTH_FAILS, &msg, "msg-auth-required", text, mailbox);
-    }
-
-    let facts = DeliveryFacts {
-        remote_ip: ctx.remote_ip,
-        ehlo_domain: match &ctx.hello {
-            Some(HelloName::Domain(d)) if !is_forward => d.ascii().to_string(),
-            _ => String::new(),
-        },
-        mail_from: txn.mail_from.ascii(),
-        mail_from_domain: if is_forward {
-            String::new()
+        let (code, msg) = if temp {
+            (451, format!("transient verification error: {msg}"))
         } else {
-            txn.mail_from.path().and_then(|p| p.domain()).map(|d| d.ascii().to_string()).unwrap_or_default()
-        },
-        rcpt_to: rcpt_to.to_string(),
-        msg_from: c.msg_from.clone(),
-        msg_from_org_domain: c.msg_from.as_ref().map(|a| dmarc::organizational_domain(&a.domain).ascii().to_string()).unwrap_or_default(),
-        ehlo_validated: c.spf_helo.as_ref().is_some_and(|v| v.result() == spf::SpfResult::Pass),
-        mail_from_validated: c.spf.result() == spf::SpfResult::Pass && c.spf.identity == spf::Identity::MailFrom,
-        msg_from_validated: c.msg_from_validated,
-        dkim_domains: c.dkim_domains.clone(),
-        is_dsn: c.is_dsn,
-        is_forward,
-        size,
-        tls: ctx.tls.is_some(),
-    };
+            (550, msg.clone())
+        };
+        return reject(
+            code,
+            Ecode::POL_MULTI_AUTH_FAILS,
+            &msg,
+            "msg-auth-required",
+            text,
+            mailbox,
+            &origin,
+        );
+    }
 
-    let account = match mailer.directory.open_account(&target.account) {
-        Ok(a) => a,
+    // Reputation from the account's history (flat cost: index lookups), then the junk filter.
+    let verdict = {
+        let snap = account.snapshot();
+        snap.and_then(|snap| {
+            let mailbox_id =
+                snap.mailbox(&mailbox)?.map(|m| m.id).unwrap_or(store::MailboxId(u32::MAX));
+            Ok(junk::reputation::evaluate(&snap, mailbox_id, &origin, now))
+        })
+    };
+    let verdict = match verdict {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "determining reputation");
+            text.push(format!("determining reputation: {e}"));
+            return reject(
+                451,
+                Ecode::SYS_OTHER,
+                "error processing",
+                "reputation-error",
+                text,
+                mailbox,
+                &origin,
+            );
+        }
         Err(e) => {
-            tracing::error!(error = %e, account = target.account, "open account");
-            return decision(false, mailbox, "reputation-error", Some(Reply::new(451, Ecode::SYS_OTHER, "error processing")), text);
+            tracing::error!(error = %e, "determining reputation");
+            text.push(format!("determining reputation: {e}"));
+            return reject(
+                451,
+                Ecode::SYS_OTHER,
+                "error processing",
+                "reputation-error",
+                text,
+                mailbox,
+                &origin,
+            );
         }
     };
-    let reputation: Reputation = mailer.classifier.reputation(&account, &facts).await;
-    text.push(format!(
-        "address/dkim/spf/ip-based reputation ({}{}, {})",
-        match reputation.junk {
-            Some(true) => "junk, ",
-            Some(false) => "nonjunk, ",
-            None => "",
+    tracing::info!(conclusive = verdict.conclusive, junk = ?verdict.junk, method = verdict.method.as_str(), "reputation analyzed");
+    let filter = match mailer.directory.junk_filter(&target.account) {
+        None => None,
+        Some(jf) => match junk::Filter::open(&account.dir().join("junkfilter"), &jf.params) {
+            Ok(f) => Some((f, jf.threshold)),
+            Err(e) => {
+                tracing::error!(error = %e, "open junkfilter");
+                text.push(format!("open junkfilter: {e}"));
+                return reject(
+                    451,
+                    Ecode::SYS_OTHER,
+                    "error processing",
+                    "junk-filter-error",
+                    text,
+                    mailbox,
+                    &origin,
+                );
+            }
         },
-        if reputation.conclusive { "conclusive" } else { "inconclusive" },
-        reputation.text
-    ));
-    if reputation.conclusive {
-        if reputation.junk == Some(false) {
-            return decision(true, mailbox, reputation.method.name(), None, text);
-        }
-        return reject(451, Ecode::SYS_OTHER, "error processing", reputation.method.name(), text, mailbox);
-    }
-    if report_ok {
-        text.push("message inconclusive reputation but with dmarc or tls report".into());
-        let mut d = decision(true, mailbox, "reporting", None, text);
-        d.seen = true;
-        return d;
-    }
-    let weak_history = matches!(
-        reputation.method,
-        ReputationMethod::DkimSpf | ReputationMethod::Ip1 | ReputationMethod::Ip2 | ReputationMethod::Ip3 | ReputationMethod::None
-    );
-    // No earlier message from the sender's domain, and SPF says no.
-    if weak_history && matches!(c.spf.result(), spf::SpfResult::Fail | spf::SpfResult::Softfail) && c.spf.identity == spf::Identity::MailFrom {
-        text.push("no previous message from sender domain and spf result is (soft)fail".into());
-        return reject(451, Ecode::SYS_OTHER, "error processing", "spf-policy", text, mailbox);
-    }
-    let suspicious_iprev = weak_history && c.iprev.status != IprevStatus::Pass;
-    if suspicious_iprev {
-        text.push("suspicious iprev failure".into());
-    }
-    if suspicious_iprev && reputation.junk == Some(true) {
-        text.push("message has a mild junk signal and mismatching reverse ip".into());
-        return reject(451, Ecode::SYS_OTHER, "error processing", "iprev", text, mailbox);
-    }
-
-    // The junk filter, with a stricter threshold for weaker signals.
-    let mut reason = "no-bad-signals";
-    let mut accept = true;
-    match mailer.classifier.classify(&account, &facts, &c.data).await {
-        Some(ContentVerdict { probability, significant, threshold, text: words }) => {
-            let mut threshold = threshold;
-            reason = "junk-content";
-            let mut remark = "";
-            let in_to_cc = recipient_in_to_cc(header, rcpt_to);
-            if suspicious_iprev && threshold > 0.25 {
-                threshold = 0.25;
-                reason = "junk-content-strict";
-                remark = " (stricter due to reverse ip mismatch)";
-            } else if ctx.tls.is_none() && threshold > 0.25 {
-                threshold = 0.25;
-                reason = "junk-content-strict";
-                remark = " (stricter due to missing tls)";
-            } else if !is_forward && threshold > 0.25 && !in_to_cc {
-                threshold = 0.25;
-                reason = "junk-content-strict";
-                remark = " (stricter due to recipient address not in to/cc header)";
+    };
+    let input = junk::decision::Input {
+        tls: ctx.tls.is_some(),
+        iprev_pass: c.iprev.status == IprevStatus::Pass,
+        spf_fail: c.spf.identity == spf::Identity::MailFrom
+            && matches!(c.spf.result(), spf::SpfResult::Fail | spf::SpfResult::Softfail),
+        rcpt_in_to_or_cc: recipient_in_to_cc(header, rcpt_to),
+        is_forward,
+        is_report,
+        dmarc_pass,
+        threshold: filter.as_ref().map(|(_, t)| *t),
+        jitter: jitter(),
+        ..junk::decision::Input::new(&verdict)
+    };
+    let step = junk::decision::decide(&input, || {
+        filter.as_ref().map(|(f, _)| f.classify_message(&c.data))
+    });
+    let mut d = match step {
+        junk::decision::Step::Done(d) => d,
+        junk::decision::Step::CheckDnsbl(pending) => {
+            // DNSBLs, only for messages we would accept without reputation; one at a time,
+            // we are in no hurry to accept possible spam.
+            let mut listed = None;
+            for zone in &ctx.config.dnsbl_zones {
+                if dnsbl_listed(mailer, zone, ctx.remote_ip).await {
+                    listed = Some(zone.ascii().to_string());
+                    break;
+                }
             }
-            accept = probability <= threshold || (!significant && !suspicious_iprev);
-            text.push(format!(
-                "content: {}{}, spamscore {probability:.2}, threshold {threshold:.2}{remark} {words}",
-                if accept { "not junk" } else { "junk" },
-                if significant { "" } else { " (not significant)" }
-            ));
-        }
-        None => text.push("no junk filter configured".into()),
-    }
-
-    // DNSBLs, only for messages we would accept without reputation.
-    if accept {
-        for zone in &ctx.config.dnsbl_zones {
-            if dnsbl_listed(mailer, zone, ctx.remote_ip).await {
-                text.push(format!("dnsbl: ip {} listed in dnsbl {}", ctx.remote_ip, zone.ascii()));
-                return reject(451, Ecode::SYS_OTHER, "error processing", "dns-blocklisted", text, mailbox);
+            let mut d = pending.finish(listed.as_deref());
+            if listed.is_none() && !ctx.config.dnsbl_zones.is_empty() {
+                d.reason_text.insert(
+                    d.reason_text.len().saturating_sub(1),
+                    "remote ip not blocklisted".into(),
+                );
             }
+            d
         }
-        if !ctx.config.dnsbl_zones.is_empty() {
-            text.push("remote ip not blocklisted".into());
-        }
+    };
+    text.append(&mut d.reason_text);
+    if !d.accept {
+        let (code, ecode, msg) = match &d.reply {
+            Some(r) => (r.code, parse_ecode(r.enhanced), r.text.clone()),
+            None => (451, Ecode::SYS_OTHER, "error processing".to_string()),
+        };
+        return reject(code, ecode, &msg, d.reason, text, mailbox, &origin);
     }
-    if !accept {
-        return reject(451, Ecode::SYS_OTHER, "error processing", reason, text, mailbox);
-    }
-    text.push("no known reputation and no bad signals".into());
-    let mut d = decision(true, mailbox, "no-bad-signals", None, text);
-    d.first_time = reputation.method == ReputationMethod::None && !is_forward && !settings.no_first_time_sender_delay;
-    d
+    let first_time = d.reason == "no-bad-signals"
+        && verdict.method == junk::reputation::Method::None
+        && !is_forward
+        && !settings.no_first_time_sender_delay;
+    let mut out = decision(true, mailbox, d.reason, None, text, &origin);
+    out.first_time = first_time;
+    out.seen = is_report;
+    out
+}
+
+/// `4.3.0` → the subject and detail.
+fn parse_ecode(enhanced: &str) -> Ecode {
+    let mut parts = enhanced.split('.').skip(1).map(|p| p.parse::<u16>().unwrap_or(0));
+    Ecode(parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
+/// Noise for the junk threshold, -0.05 to 0.05 (mox: `(random - 0.5) / 10`), so the filter
+/// is not an exact oracle for spammers.
+fn jitter() -> f64 {
+    let mut b = [0u8; 2];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
+    (f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX) - 0.5) / 10.0
 }
 
 /// Whether the recipient address is in the To or Cc header.
 fn recipient_in_to_cc(header: &Header<'_>, rcpt_to: &str) -> bool {
     ["to", "cc"].iter().any(|name| {
         header.address_list(name).is_ok_and(|list| {
-            list.iter().flat_map(|m| m.mailboxes()).any(|m| m.address.to_string().eq_ignore_ascii_case(rcpt_to))
+            list.iter()
+                .flat_map(|m| m.mailboxes())
+                .any(|m| m.address.to_string().eq_ignore_ascii_case(rcpt_to))
         })
     })
 }
 
-/// The Junk mailbox of an account: the one with the `\Junk` special use, else `Junk`.
-async fn junk_mailbox(mailer: &Mailer, account: &str) -> String {
-    let found = mailer
-        .directory
-        .open_account(account)
+/// The Junk mailbox of an account: the one with the `\\Junk` special use, else `Junk`.
+fn junk_mailbox(account: &store::Account) -> String {
+    let found = account
+        .snapshot()
         .ok()
-        .and_then(|a| a.snapshot().ok().and_then(|s| s.mailbox_by_special_use(store::SpecialUse::JUNK).ok().flatten()));
+        .and_then(|s| s.mailbox_by_special_use(store::SpecialUse::JUNK).ok().flatten());
     found.map(|m| m.name).unwrap_or_else(|| "Junk".to_string())
 }
 
@@ -760,7 +965,10 @@ async fn junk_mailbox(mailer: &Mailer, account: &str) -> String {
 async fn dnsbl_listed(mailer: &Mailer, zone: &Domain, ip: std::net::IpAddr) -> bool {
     let cached = {
         let health = mailer.dnsbl_health.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        health.get(zone).filter(|(at, _)| at.elapsed() < Duration::from_secs(4 * 3600)).map(|(_, ok)| *ok)
+        health
+            .get(zone)
+            .filter(|(at, _)| at.elapsed() < Duration::from_secs(4 * 3600))
+            .map(|(_, ok)| *ok)
     };
     let healthy = match cached {
         Some(ok) => ok,
@@ -774,7 +982,8 @@ async fn dnsbl_listed(mailer: &Mailer, zone: &Domain, ip: std::net::IpAddr) -> b
                     false
                 }
             };
-            let mut health = mailer.dnsbl_health.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut health =
+                mailer.dnsbl_health.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             health.insert(zone.clone(), (Instant::now(), ok));
             ok
         }

@@ -58,7 +58,11 @@ pub async fn lookup(resolver: &dyn Resolver, ip: IpAddr) -> Iprev {
             Ok(ips) => {
                 authentic &= ips.authentic;
                 if ips.records.iter().any(|a| a.to_canonical() == ip.to_canonical()) {
-                    return Iprev { status: IprevStatus::Pass, name: Some(name.ascii().to_string()), authentic };
+                    return Iprev {
+                        status: IprevStatus::Pass,
+                        name: Some(name.ascii().to_string()),
+                        authentic,
+                    };
                 }
             }
             Err(e) if e.is_not_found() => {}

@@ -7,8 +7,8 @@
 
 pub mod backend;
 mod command;
-mod data;
 pub mod config_directory;
+mod data;
 pub mod directory;
 mod dsn;
 mod headers;
@@ -26,7 +26,6 @@ mod store_delivery;
 mod submit;
 
 pub use backend::{Backend, Target};
-pub use runtime::{Outgoing, OutgoingMessage, OutgoingRecipient, QueueId, SubmitError};
 pub use command::{
     BodyType, Command, DsnRet, ForwardPath, FutureRelease, HelloName, MailParams, Notify, Path,
     PathDomain, RcptParams, ReversePath, address_literal, parse_command, xtext_decode,
@@ -35,6 +34,7 @@ pub use command::{
 pub use data::{DataDecoder, DataSummary, MessageData};
 pub use mailer::Mailer;
 pub use reply::{Ecode, Reply, check_replies};
+pub use runtime::{Outgoing, OutgoingMessage, OutgoingRecipient, QueueId, SubmitError};
 pub use session::{
     AUTH_MECHANISMS, Action, AuthIdentity, Context, Delivery, Recipient, Request, Response,
     Service, Session, SessionConfig, TlsInfo, Transaction,

@@ -188,8 +188,6 @@ pub struct Limits {
     open: Mutex<HashMap<IpAddr, u64>>,
     total: AtomicUsize,
     connection_rate: WindowLimiter<()>,
-    messages: WindowLimiter<String>,
-    bytes: WindowLimiter<String>,
     sends: Mutex<HashMap<String, SendHistory>>,
 }
 
@@ -240,17 +238,8 @@ impl Limits {
     /// Limits with these settings.
     pub fn new(settings: LimitSettings) -> Arc<Limits> {
         let minute = Duration::from_secs(60);
-        let day = Duration::from_secs(86400);
         Arc::new(Limits {
             connection_rate: WindowLimiter::new(&[(minute, settings.connection_rate_per_minute)]),
-            messages: WindowLimiter::new(&[
-                (minute, settings.messages_per_minute),
-                (day, settings.messages_per_day),
-            ]),
-            bytes: WindowLimiter::new(&[
-                (minute, settings.bytes_per_minute),
-                (day, settings.bytes_per_day),
-            ]),
             settings,
             open: Mutex::new(HashMap::new()),
             total: AtomicUsize::new(0),
@@ -300,26 +289,29 @@ impl Limits {
         self.total.load(Ordering::Relaxed)
     }
 
-    /// Counts a message of `size` bytes from `ip` to `account`; `Err` with the 452 when the
-    /// network sent too much to it recently.
-    pub fn delivery(&self, account: &str, ip: IpAddr, size: u64) -> Result<(), Reply> {
-        let now = std::time::SystemTime::now();
-        let key = account.to_string();
-        if !self.messages.check(&key, ip, 1, false, now) {
-            return Err(Reply::new(
-                452,
-                Ecode::MAILBOX_FULL,
-                "too many messages from your ip/network recently",
-            ));
+    /// Checks the recent deliveries from a client's networks to an account (from the
+    /// account's history index) against the limits, for one more message of `size` bytes;
+    /// `Err` with the 452 when the network sent too much recently.
+    pub fn check_delivery_rates(
+        &self,
+        rates: &store::history::DeliveryRates,
+        size: u64,
+    ) -> Result<(), Reply> {
+        let s = &self.settings;
+        for level in 0..3 {
+            if rates.minute[level].messages >= s.messages_per_minute[level]
+                || rates.day[level].messages >= s.messages_per_day[level]
+            {
+                let text = "too many messages from your ip/network recently";
+                return Err(Reply::new(452, Ecode::MAILBOX_FULL, text));
+            }
+            if rates.minute[level].bytes + size > s.bytes_per_minute[level]
+                || rates.day[level].bytes + size > s.bytes_per_day[level]
+            {
+                let text = "too much data from your ip/network recently";
+                return Err(Reply::new(452, Ecode::MAILBOX_FULL, text));
+            }
         }
-        if !self.bytes.check(&key, ip, size, true, now) {
-            return Err(Reply::new(
-                452,
-                Ecode::MAILBOX_FULL,
-                "too much data from your ip/network recently",
-            ));
-        }
-        self.messages.check(&key, ip, 1, true, now);
         Ok(())
     }
 
@@ -407,15 +399,16 @@ mod tests {
     }
 
     #[test]
-    fn delivery_rate() {
+    fn delivery_rates() {
         let limits =
             Limits::new(LimitSettings { messages_per_minute: [2, 5, 5], ..Default::default() });
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        assert!(limits.delivery("mjl", ip, 10).is_ok());
-        assert!(limits.delivery("mjl", ip, 10).is_ok());
-        assert_eq!(limits.delivery("mjl", ip, 10).unwrap_err().code, 452);
-        // Another account has its own counts.
-        assert!(limits.delivery("other", ip, 10).is_ok());
+        let mut rates = store::history::DeliveryRates::default();
+        assert!(limits.check_delivery_rates(&rates, 10).is_ok());
+        rates.minute[0].messages = 2;
+        assert_eq!(limits.check_delivery_rates(&rates, 10).unwrap_err().code, 452);
+        rates.minute[0].messages = 0;
+        rates.day[2].bytes = 27000 * 1024 * 1024;
+        assert!(limits.check_delivery_rates(&rates, 1).is_err());
     }
 
     #[test]

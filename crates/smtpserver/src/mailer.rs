@@ -13,7 +13,7 @@ use dns::{Domain, Resolver};
 
 use runtime::Outgoing;
 
-use crate::backend::{Backend, Classifier, NoClassifier, Target};
+use crate::backend::{Backend, Target};
 use crate::command::{ForwardPath, HelloName, PathDomain, ReversePath};
 use crate::directory::{Directory, LocalRecipient, Lookup};
 use crate::limits::Limits;
@@ -26,7 +26,6 @@ pub struct Mailer {
     pub(crate) directory: Arc<dyn Directory>,
     pub(crate) resolver: Arc<dyn Resolver>,
     pub(crate) outgoing: Option<Arc<dyn Outgoing>>,
-    pub(crate) classifier: Arc<dyn Classifier>,
     pub(crate) limits: Arc<Limits>,
     pub(crate) auth_limiter: Arc<runtime::AuthLimiter>,
     pub(crate) key_cache: Arc<dkim::KeyCache>,
@@ -42,7 +41,6 @@ impl std::fmt::Debug for Mailer {
         f.debug_struct("Mailer")
             .field("directory", &self.directory)
             .field("outgoing", &self.outgoing)
-            .field("classifier", &self.classifier)
             .field("localserve", &self.localserve.is_some())
             .finish_non_exhaustive()
     }
@@ -50,12 +48,15 @@ impl std::fmt::Debug for Mailer {
 
 impl Mailer {
     /// A mailer for `directory`, looking things up with `resolver`, with limits.
-    pub fn new(directory: Arc<dyn Directory>, resolver: Arc<dyn Resolver>, limits: Arc<Limits>) -> Mailer {
+    pub fn new(
+        directory: Arc<dyn Directory>,
+        resolver: Arc<dyn Resolver>,
+        limits: Arc<Limits>,
+    ) -> Mailer {
         Mailer {
             directory,
             resolver,
             outgoing: None,
-            classifier: Arc::new(NoClassifier),
             limits,
             auth_limiter: Arc::new(runtime::AuthLimiter::default()),
             key_cache: Arc::new(dkim::KeyCache::new(10_000)),
@@ -77,12 +78,6 @@ impl Mailer {
     /// its own.
     pub fn with_auth_limiter(mut self, limiter: Arc<runtime::AuthLimiter>) -> Mailer {
         self.auth_limiter = limiter;
-        self
-    }
-
-    /// Uses a reputation and junk classifier (the junk filter's plug point).
-    pub fn with_classifier(mut self, classifier: Arc<dyn Classifier>) -> Mailer {
-        self.classifier = classifier;
         self
     }
 
@@ -111,10 +106,19 @@ impl Mailer {
         }
     }
 
-    async fn credentials(&self, ctx: &Context, mut server: Box<sasl::Server>, username: String) -> Response {
+    async fn credentials(
+        &self,
+        ctx: &Context,
+        mut server: Box<sasl::Server>,
+        username: String,
+    ) -> Response {
         if self.auth_limiter.check(ctx.remote_ip).is_err() {
             let step = Err(sasl::ServerError::InvalidCredentials { mechanism: server.mechanism() });
-            let refuse = Reply::new(454, Ecode::POL_OTHER, "too many authentication failures, try again later");
+            let refuse = Reply::new(
+                454,
+                Ecode::POL_OTHER,
+                "too many authentication failures, try again later",
+            );
             return Response::Credentials { server, step, account: None, refuse: Some(refuse) };
         }
         let directory = self.directory.clone();
@@ -132,25 +136,34 @@ impl Mailer {
         match result {
             Ok((server, step, account, disabled)) => {
                 let refuse = match (&step, disabled) {
-                    (Ok(_), Some(text)) => {
-                        Some(Reply::new(525, Ecode::POL_ACCOUNT_DISABLED, format!("login disabled: {text}")))
-                    }
+                    (Ok(_), Some(text)) => Some(Reply::new(
+                        525,
+                        Ecode::POL_ACCOUNT_DISABLED,
+                        format!("login disabled: {text}"),
+                    )),
                     _ => None,
                 };
                 Response::Credentials { server, step, account, refuse }
             }
             Err(e) => {
                 tracing::error!(error = %e, "credentials task");
-                let server = Box::new(match sasl::Server::new(sasl::Mechanism::Plain, Default::default()) {
-                    Ok(s) => s,
-                    Err(_) => return Response::AuthRecorded,
+                let server =
+                    Box::new(match sasl::Server::new(sasl::Mechanism::Plain, Default::default()) {
+                        Ok(s) => s,
+                        Err(_) => return Response::AuthRecorded,
+                    });
+                let step = Err(sasl::ServerError::CredentialsUnavailable {
+                    mechanism: sasl::Mechanism::Plain,
                 });
-                let step = Err(sasl::ServerError::CredentialsUnavailable { mechanism: sasl::Mechanism::Plain });
                 Response::Credentials {
                     server,
                     step,
                     account: None,
-                    refuse: Some(Reply::new(454, Ecode::SYS_OTHER, "temporary authentication failure")),
+                    refuse: Some(Reply::new(
+                        454,
+                        Ecode::SYS_OTHER,
+                        "temporary authentication failure",
+                    )),
                 }
             }
         }
@@ -163,7 +176,12 @@ impl Mailer {
         } else {
             // Slow down guessing: a growing delay after a few failures from the address.
             let delay = self.auth_limiter.failed(ctx.remote_ip);
-            tracing::info!(username, failures = ctx.auth_failures + 1, ?delay, "failed authentication attempt");
+            tracing::info!(
+                username,
+                failures = ctx.auth_failures + 1,
+                ?delay,
+                "failed authentication attempt"
+            );
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
@@ -184,11 +202,19 @@ impl Mailer {
             let account = ctx.auth.as_ref().map(|a| a.account.as_str()).unwrap_or_default();
             let address = message::Address::new(path.localpart.clone(), domain.clone());
             if matches!(self.directory.lookup(&address), Lookup::DomainDisabled) {
-                return Err(Reply::new(451, Ecode::SYS_OTHER, "domain of smtp mail from is temporarily disabled"));
+                return Err(Reply::new(
+                    451,
+                    Ecode::SYS_OTHER,
+                    "domain of smtp mail from is temporarily disabled",
+                ));
             }
             if !self.directory.sender_allowed(account, &address) {
                 tracing::info!(mailfrom = %address, account, "submission with unconfigured mail from");
-                return Err(Reply::new(550, Ecode::POL_DELIVERY_UNAUTH, "must match authenticated user"));
+                return Err(Reply::new(
+                    550,
+                    Ecode::POL_DELIVERY_UNAUTH,
+                    "must match authenticated user",
+                ));
             }
             return Ok(());
         }
@@ -198,8 +224,16 @@ impl Mailer {
         }
         match crate::incoming::accepts_mail(&*self.resolver, domain).await {
             Ok(true) => Ok(()),
-            Ok(false) => Err(Reply::new(550, Ecode::POL_SENDER_NULL_MX, "mailfrom domain not configured for mail")),
-            Err(()) => Err(Reply::new(451, Ecode::NET_OTHER, "cannot verify mx records for mailfrom domain")),
+            Ok(false) => Err(Reply::new(
+                550,
+                Ecode::POL_SENDER_NULL_MX,
+                "mailfrom domain not configured for mail",
+            )),
+            Err(()) => Err(Reply::new(
+                451,
+                Ecode::NET_OTHER,
+                "cannot verify mx records for mailfrom domain",
+            )),
         }
     }
 
@@ -226,12 +260,18 @@ impl Mailer {
                 && txn.mail_from != ReversePath::Null;
             spf = Some(verification);
             if !pass {
-                let reply = Reply::new(452, Ecode::PROTO_TOO_MANY_RCPTS, "only one recipient allowed without spf pass");
+                let reply = Reply::new(
+                    452,
+                    Ecode::PROTO_TOO_MANY_RCPTS,
+                    "only one recipient allowed without spf pass",
+                );
                 return (Err(reply), spf);
             }
         }
         let path = match to {
-            ForwardPath::Postmaster => return (Ok(Target::Local(self.directory.postmaster())), spf),
+            ForwardPath::Postmaster => {
+                return (Ok(Target::Local(self.directory.postmaster())), spf);
+            }
             ForwardPath::Path(p) => p,
         };
         if self.localserve.is_some()
@@ -243,7 +283,14 @@ impl Mailer {
         let domain = match &path.domain {
             PathDomain::Domain(d) => d.clone(),
             PathDomain::Ip(ip) if submission => {
-                return (self.remote(format!("{}@{}", path.localpart, crate::command::address_literal(*ip))), spf);
+                return (
+                    self.remote(format!(
+                        "{}@{}",
+                        path.localpart,
+                        crate::command::address_literal(*ip)
+                    )),
+                    spf,
+                );
             }
             // The session only lets our own address through.
             PathDomain::Ip(_) => self.directory.hostname(),
@@ -253,7 +300,10 @@ impl Mailer {
         let tls_exempt = matches!(&lookup, Lookup::Account(r) if r.destination.host_tls_reports || r.destination.domain_tls_reports);
         if ctx.config.require_tls_for_delivery && ctx.tls.is_none() && !tls_exempt {
             // RFC 3207 §4; TLS reports may come in without TLS (RFC 8460 §3).
-            return (Err(Reply::new(530, Ecode::POL_OTHER, "STARTTLS required for mail delivery")), spf);
+            return (
+                Err(Reply::new(530, Ecode::POL_OTHER, "STARTTLS required for mail delivery")),
+                spf,
+            );
         }
         let result = match lookup {
             Lookup::Account(r) => match &r.destination.smtp_error {
@@ -261,17 +311,23 @@ impl Mailer {
                 None => Ok(Target::Local(r)),
             },
             Lookup::Alias(a) => Ok(Target::Alias(a)),
-            Lookup::DomainDisabled => {
-                Err(Reply::new(450, Ecode::MAILBOX_DISABLED, "recipient domain temporarily disabled"))
-            }
+            Lookup::DomainDisabled => Err(Reply::new(
+                450,
+                Ecode::MAILBOX_DISABLED,
+                "recipient domain temporarily disabled",
+            )),
             Lookup::UnknownDomain if submission => self.remote(address.to_string()),
             Lookup::UnknownAddress | Lookup::UnknownDomain if self.localserve.is_some() => {
-                Ok(Target::Local(self.localserve.clone().unwrap_or_else(|| self.directory.postmaster())))
+                Ok(Target::Local(
+                    self.localserve.clone().unwrap_or_else(|| self.directory.postmaster()),
+                ))
             }
             Lookup::UnknownDomain => {
                 Err(Reply::new(550, Ecode::ADDR_UNKNOWN_MAILBOX, "not accepting email for domain"))
             }
-            Lookup::UnknownAddress => Err(Reply::new(550, Ecode::ADDR_UNKNOWN_MAILBOX, "no such user")),
+            Lookup::UnknownAddress => {
+                Err(Reply::new(550, Ecode::ADDR_UNKNOWN_MAILBOX, "no such user"))
+            }
         };
         if let Err(reply) = &result {
             tracing::info!(rcptto = %path, %reply, "recipient refused");
@@ -296,7 +352,9 @@ impl Backend for Mailer {
     async fn handle(&self, ctx: &Context, txn: Option<&Transaction>, request: Request) -> Response {
         match request {
             Request::Helo(name) => Response::Helo(self.helo(&name).await),
-            Request::Credentials { server, username } => self.credentials(ctx, server, username).await,
+            Request::Credentials { server, username } => {
+                self.credentials(ctx, server, username).await
+            }
             Request::AuthFinished { username, success } => {
                 self.auth_finished(ctx, &username, success).await;
                 Response::AuthRecorded
@@ -338,7 +396,11 @@ pub(crate) async fn localserve_error(localpart: &str) -> Result<(), Reply> {
         }
         Some(LocalserveFailure::Code(code)) => {
             tracing::info!(code, "failure due to special localpart");
-            Err(Reply::new(code, Ecode::OTHER, format!("failure with code {code} due to special localpart")))
+            Err(Reply::new(
+                code,
+                Ecode::OTHER,
+                format!("failure with code {code} due to special localpart"),
+            ))
         }
     }
 }

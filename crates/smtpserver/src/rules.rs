@@ -17,7 +17,10 @@ pub(crate) struct RuleInput<'a> {
 }
 
 /// The first ruleset of `destination` that matches.
-pub(crate) fn matching_ruleset<'d>(destination: &'d Destination, input: &RuleInput<'_>) -> Option<&'d Ruleset> {
+pub(crate) fn matching_ruleset<'d>(
+    destination: &'d Destination,
+    input: &RuleInput<'_>,
+) -> Option<&'d Ruleset> {
     destination.rulesets.iter().find(|rs| matches(rs, input))
 }
 
@@ -79,17 +82,26 @@ mod tests {
 
     #[test]
     fn first_match_wins() {
-        let msg = b"From: news@lists.example.org\r\nList-Id: <golang.lists.example.org>\r\n\r\nbody";
+        let msg =
+            b"From: news@lists.example.org\r\nList-Id: <golang.lists.example.org>\r\n\r\nbody";
         let header = Header::parse(msg);
         let from = message::Address::parse("news@lists.example.org").unwrap();
         let verified = [Domain::parse("bounces.lists.example.org").unwrap()];
-        let input = RuleInput { mail_from: "bounce@bounces.lists.example.org", msg_from: Some(&from), verified_domains: &verified, header: &header };
+        let input = RuleInput {
+            mail_from: "bounce@bounces.lists.example.org",
+            msg_from: Some(&from),
+            verified_domains: &verified,
+            header: &header,
+        };
         let dest = Destination {
             rulesets: vec![
                 Ruleset { smtp_mail_from: Some(Regex::new("^x@").unwrap()), ..rs("Wrong") },
                 Ruleset {
                     verified_domain: Some(Domain::parse("lists.example.org").unwrap()),
-                    headers: vec![(Regex::new("^list-id$").unwrap(), Regex::new(r"<golang\.lists").unwrap())],
+                    headers: vec![(
+                        Regex::new("^list-id$").unwrap(),
+                        Regex::new(r"<golang\.lists").unwrap(),
+                    )],
                     ..rs("Lists/Go")
                 },
                 rs("Catchall"),
@@ -99,6 +111,9 @@ mod tests {
         assert_eq!(matching_ruleset(&dest, &input).unwrap().mailbox, "Lists/Go");
         let none = Destination::default();
         assert!(matching_ruleset(&none, &input).is_none());
-        assert!(!domain_matches(&Domain::parse("badexample.org").unwrap(), &Domain::parse("example.org").unwrap()));
+        assert!(!domain_matches(
+            &Domain::parse("badexample.org").unwrap(),
+            &Domain::parse("example.org").unwrap()
+        ));
     }
 }

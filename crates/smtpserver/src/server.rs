@@ -41,7 +41,13 @@ impl ConnectionIds {
     pub fn next(&self) -> (u64, String) {
         let cid = runtime::ConnectionId::next().0;
         let public = cid.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.key;
-        (cid, base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, public.to_be_bytes()))
+        (
+            cid,
+            base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                public.to_be_bytes(),
+            ),
+        )
     }
 }
 
@@ -68,7 +74,12 @@ pub struct ListenerSetup {
 
 /// Accepts connections on `listener` until `shutdown`, serving each on its own task (tracked
 /// by `shutdown`, so [`runtime::Shutdown::drain`] waits for them).
-pub async fn serve<B: Backend>(listener: TcpListener, setup: ListenerSetup, backend: Arc<B>, shutdown: Shutdown) {
+pub async fn serve<B: Backend>(
+    listener: TcpListener,
+    setup: ListenerSetup,
+    backend: Arc<B>,
+    shutdown: Shutdown,
+) {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -160,7 +171,12 @@ pub async fn serve_connection<B: Backend>(
 /// The places this connection takes in the limits, held until it ends.
 type Permits = (crate::limits::ConnectionGuard, Option<runtime::ConnectionPermit>);
 
-fn admit<B: Backend + ?Sized>(setup: &ListenerSetup, backend: &B, service: Service, ip: IpAddr) -> Result<Permits, crate::Reply> {
+fn admit<B: Backend + ?Sized>(
+    setup: &ListenerSetup,
+    backend: &B,
+    service: Service,
+    ip: IpAddr,
+) -> Result<Permits, crate::Reply> {
     let permit = match &setup.connections {
         Some(limiter) => Some(limiter.try_acquire(ip).map_err(|e| {
             crate::Reply::new(421, crate::Ecode::POL_OTHER, format!("{e}, try again later"))

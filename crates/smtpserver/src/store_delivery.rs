@@ -19,6 +19,8 @@ pub(crate) struct StoreTarget {
     pub(crate) prefix: Vec<u8>,
     pub(crate) flags: store::Flags,
     pub(crate) mail_from: String,
+    /// Delivery facts for reputation (incoming mail only).
+    pub(crate) origin: Option<store::Origin>,
 }
 
 /// Why storing failed.
@@ -42,7 +44,11 @@ impl DeliverError {
             {
                 Reply::new(452, Ecode::SYS_STORAGE_FULL, format!("mail system storage full ({id})"))
             }
-            _ => Reply::new(451, Ecode::SYS_OTHER, format!("error delivering message, try again later ({id})")),
+            _ => Reply::new(
+                451,
+                Ecode::SYS_OTHER,
+                format!("error delivering message, try again later ({id})"),
+            ),
         }
     }
 }
@@ -66,9 +72,9 @@ pub(crate) async fn deliver_all(
         let directory = mailer.directory.clone();
         return tokio::task::spawn_blocking(move || {
             let (account, prepared, new) = prepare(&*directory, &target, &data)?;
-            let delivered = account
-                .deliver(&target.mailbox, prepared, new)
-                .map_err(|source| DeliverError::Store { account: target.account.clone(), source })?;
+            let delivered = account.deliver(&target.mailbox, prepared, new).map_err(|source| {
+                DeliverError::Store { account: target.account.clone(), source }
+            })?;
             Ok(vec![StoredCopy { account, delivered }])
         })
         .await
@@ -112,7 +118,9 @@ pub(crate) async fn deliver_all(
     for c in commits {
         match c.await {
             Ok((_, account, Ok(delivered))) => stored.push(StoredCopy { account, delivered }),
-            Ok((name, _, Err(source))) => failure = Some(DeliverError::Store { account: name, source }),
+            Ok((name, _, Err(source))) => {
+                failure = Some(DeliverError::Store { account: name, source })
+            }
             Err(e) => failure = Some(DeliverError::Task(e.to_string())),
         }
     }
@@ -120,7 +128,10 @@ pub(crate) async fn deliver_all(
         // Undo the copies that were committed, so the retry does not duplicate them.
         for copy in stored {
             let r = tokio::task::spawn_blocking(move || {
-                copy.account.remove_messages(copy.delivered.mailbox, &store::UidSet::single(copy.delivered.uid))
+                copy.account.remove_messages(
+                    copy.delivered.mailbox,
+                    &store::UidSet::single(copy.delivered.uid),
+                )
             })
             .await;
             if !matches!(r, Ok(Ok(_))) {
@@ -134,7 +145,11 @@ pub(crate) async fn deliver_all(
 
 type Prepared = (Arc<store::Account>, store::PreparedMessage, store::NewMessage);
 
-fn prepare(directory: &dyn crate::directory::Directory, target: &StoreTarget, data: &[u8]) -> Result<Prepared, DeliverError> {
+fn prepare(
+    directory: &dyn crate::directory::Directory,
+    target: &StoreTarget,
+    data: &[u8],
+) -> Result<Prepared, DeliverError> {
     let err = |source| DeliverError::Store { account: target.account.clone(), source };
     let account = directory.open_account(&target.account).map_err(err)?;
     if !target.mailbox.eq_ignore_ascii_case("inbox") {
@@ -151,17 +166,35 @@ fn prepare(directory: &dyn crate::directory::Directory, target: &StoreTarget, da
         received: None,
         prefix: target.prefix.clone(),
         mail_from: target.mail_from.clone(),
+        origin: target.origin.clone(),
         ..Default::default()
     };
     Ok((account, prepared, new))
 }
 
 /// Keeps a copy of a rejected message in the account's Rejects mailbox (seen), unless the
-/// same message is already there. Best effort: failures are logged.
-pub(crate) async fn keep_reject(mailer: &Mailer, account: &str, mailbox: &str, data: &Arc<Vec<u8>>, prefix: Vec<u8>, mail_from: &str) {
+/// same message is already there (same Message-ID, or the same bytes recently). Best
+/// effort: failures are logged.
+pub(crate) async fn keep_reject(
+    mailer: &Mailer,
+    account: &str,
+    mailbox: &str,
+    data: &Arc<Vec<u8>>,
+    prefix: Vec<u8>,
+    mail_from: &str,
+    origin: store::Origin,
+) {
     let hash = ring::digest::digest(&ring::digest::SHA256, data);
     let key = format!("{account}\0{}", hex(hash.as_ref()));
-    if !mailer.recent_rejects.insert(key) {
+    let present_by_id = !origin.message_id.is_empty()
+        && mailer.directory.open_account(account).is_ok_and(|acc| {
+            let rejects =
+                acc.snapshot().ok().and_then(|s| s.mailbox(mailbox).ok().flatten()).map(|m| m.id);
+            acc.snapshot()
+                .and_then(|s| s.messages_by_message_id(&origin.message_id))
+                .is_ok_and(|found| found.iter().any(|(_, mb)| Some(*mb) == rejects))
+        });
+    if present_by_id || !mailer.recent_rejects.insert(key) {
         tracing::info!(account, "reject message is already present, ignoring");
         return;
     }
@@ -171,11 +204,47 @@ pub(crate) async fn keep_reject(mailer: &Mailer, account: &str, mailbox: &str, d
         prefix,
         flags: store::Flags::parse(["\\Seen"]).unwrap_or_default(),
         mail_from: mail_from.to_string(),
+        origin: Some(origin),
     };
     match deliver_all(mailer, vec![target], data.clone()).await {
         Ok(_) => tracing::info!(account, mailbox, "stored spammy mail in rejects mailbox"),
         Err(e) => tracing::error!(error = %e, "delivering to rejects mailbox"),
     }
+}
+
+/// Removes messages with `message_id` from the Rejects mailbox of `account`: the message was
+/// delivered after all (mox's RejectsRemove).
+pub(crate) async fn remove_rejects(
+    mailer: &Mailer,
+    account: &str,
+    rejects: &str,
+    message_id: &str,
+) {
+    let Ok(acc) = mailer.directory.open_account(account) else { return };
+    let (rejects, message_id) = (rejects.to_string(), message_id.to_string());
+    let _ = tokio::task::spawn_blocking(move || -> Result<(), store::Error> {
+        let snap = acc.snapshot()?;
+        let Some(mb) = snap.mailbox(&rejects)? else { return Ok(()) };
+        let ids: Vec<store::MessageId> = snap
+            .messages_by_message_id(&message_id)?
+            .into_iter()
+            .filter(|(_, m)| *m == mb.id)
+            .map(|(id, _)| id)
+            .collect();
+        let mut uids = Vec::new();
+        for id in ids {
+            if let Some(m) = snap.message(id)? {
+                uids.push(m.uid);
+            }
+        }
+        drop(snap);
+        if !uids.is_empty() {
+            acc.remove_messages(mb.id, &store::UidSet::from_uids(uids))?;
+            tracing::info!("removed delivered message from rejects mailbox");
+        }
+        Ok(())
+    })
+    .await;
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -186,7 +255,8 @@ fn hex(bytes: &[u8]) -> String {
 /// does not fill the Rejects mailbox with copies. Bounded: the oldest are forgotten.
 #[derive(Debug, Default)]
 pub(crate) struct RecentRejects {
-    inner: std::sync::Mutex<(std::collections::HashSet<String>, std::collections::VecDeque<String>)>,
+    inner:
+        std::sync::Mutex<(std::collections::HashSet<String>, std::collections::VecDeque<String>)>,
 }
 
 impl RecentRejects {

@@ -32,7 +32,11 @@ pub(crate) async fn submit(mailer: &Mailer, ctx: &Context, delivery: Delivery) -
         Ok(d) => Arc::new(d),
         Err(e) => {
             tracing::error!(error = %e, "reading message data");
-            return Reply::new(451, Ecode::SYS_OTHER, format!("error processing ({})", ctx.received_id));
+            return Reply::new(
+                451,
+                Ecode::SYS_OTHER,
+                format!("error processing ({})", ctx.received_id),
+            );
         }
     };
     let header = Header::parse(&data);
@@ -49,18 +53,33 @@ pub(crate) async fn submit(mailer: &Mailer, ctx: &Context, delivery: Delivery) -
             let text = format!("message must have exactly one From address, found {}", list.len());
             return Reply::new(550, Ecode::MSG_OTHER, text);
         }
-        Err(e) => return Reply::new(550, Ecode::MSG_OTHER, format!("cannot parse header or From address: {e}")),
+        Err(e) => {
+            return Reply::new(
+                550,
+                Ecode::MSG_OTHER,
+                format!("cannot parse header or From address: {e}"),
+            );
+        }
     };
     if matches!(mailer.directory.lookup(&from), crate::directory::Lookup::DomainDisabled) {
-        return Reply::new(451, Ecode::SYS_OTHER, "domain of message from header is temporarily disabled");
+        return Reply::new(
+            451,
+            Ecode::SYS_OTHER,
+            "domain of message from header is temporarily disabled",
+        );
     }
     if !mailer.directory.sender_allowed(&auth.account, &from) {
         tracing::info!(msgfrom = %from, account = auth.account, "submission with message from address of another user");
-        return Reply::new(550, Ecode::POL_DELIVERY_UNAUTH, "message from address must belong to authenticated user");
+        return Reply::new(
+            550,
+            Ecode::POL_DELIVERY_UNAUTH,
+            "message from address must belong to authenticated user",
+        );
     }
 
     // Sending limits, before anything is stored or queued.
-    let recipient_addresses: Vec<String> = txn.recipients.iter().map(|r| recipient_address(ctx, &r.path)).collect();
+    let recipient_addresses: Vec<String> =
+        txn.recipients.iter().map(|r| recipient_address(ctx, &r.path)).collect();
     let settings = mailer.directory.account_settings(&auth.account).unwrap_or_default();
     if let Err(limit) = mailer.limits.submission(
         &auth.account,
@@ -127,9 +146,16 @@ pub(crate) async fn submit(mailer: &Mailer, ctx: &Context, delivery: Delivery) -
     w.token(&format!("auth=pass smtp.mailfrom={}", ar_value(&mail_from, true)));
     added.push_str(&w.finish());
 
-    let received_info = ReceivedInfo { ctx, reverse_name: None, hide_client: true, smtputf8, requiretls: txn.params.requiretls };
+    let received_info = ReceivedInfo {
+        ctx,
+        reverse_name: None,
+        hide_client: true,
+        smtputf8,
+        requiretls: txn.params.requiretls,
+    };
     // One recipient: a "for" clause; several: none, so one transaction can carry them all.
-    let rcpt_for = (txn.recipients.len() == 1).then(|| recipient_address(ctx, &txn.recipients[0].path));
+    let rcpt_for =
+        (txn.recipients.len() == 1).then(|| recipient_address(ctx, &txn.recipients[0].path));
     let mut prefix = headers::received(&received_info, rcpt_for.as_deref(), now).into_bytes();
     prefix.extend_from_slice(added.as_bytes());
 
@@ -153,7 +179,11 @@ pub(crate) async fn submit(mailer: &Mailer, ctx: &Context, delivery: Delivery) -
                     failure: n.failure,
                     delay: n.delay,
                 }),
-                orcpt: r.params.orcpt.as_ref().map(|(kind, addr)| format!("{kind};{}", xtext_encode(addr))),
+                orcpt: r
+                    .params
+                    .orcpt
+                    .as_ref()
+                    .map(|(kind, addr)| format!("{kind};{}", xtext_encode(addr))),
             }),
         }
     }
@@ -170,6 +200,7 @@ pub(crate) async fn submit(mailer: &Mailer, ctx: &Context, delivery: Delivery) -
                 prefix: prefix.clone(),
                 flags: store::Flags::default(),
                 mail_from: txn.mail_from.ascii(),
+                origin: None,
             })
             .collect();
         match store_delivery::deliver_all(mailer, targets, data.clone()).await {
@@ -183,7 +214,11 @@ pub(crate) async fn submit(mailer: &Mailer, ctx: &Context, delivery: Delivery) -
     if !remote.is_empty() {
         let Some(outgoing) = &mailer.outgoing else {
             undo(stored).await;
-            return Reply::new(451, Ecode::SYS_OTHER, "remote delivery not available: this server has no queue running");
+            return Reply::new(
+                451,
+                Ecode::SYS_OTHER,
+                "remote delivery not available: this server has no queue running",
+            );
         };
         let require_tls = if txn.params.requiretls {
             Some(true)
@@ -225,7 +260,11 @@ pub(crate) async fn submit(mailer: &Mailer, ctx: &Context, delivery: Delivery) -
                 tracing::error!(error = %e, "queueing message");
                 undo(stored).await;
                 let code = if matches!(e, runtime::SubmitError::Permanent(_)) { 554 } else { 451 };
-                return Reply::new(code, Ecode::SYS_OTHER, format!("error delivering message: {e}"));
+                return Reply::new(
+                    code,
+                    Ecode::SYS_OTHER,
+                    format!("error delivering message: {e}"),
+                );
             }
         }
     }
@@ -236,7 +275,8 @@ pub(crate) async fn submit(mailer: &Mailer, ctx: &Context, delivery: Delivery) -
 async fn undo(stored: Vec<store_delivery::StoredCopy>) {
     for copy in stored {
         let _ = tokio::task::spawn_blocking(move || {
-            copy.account.remove_messages(copy.delivered.mailbox, &store::UidSet::single(copy.delivered.uid))
+            copy.account
+                .remove_messages(copy.delivered.mailbox, &store::UidSet::single(copy.delivered.uid))
         })
         .await;
     }

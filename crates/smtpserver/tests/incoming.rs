@@ -55,7 +55,11 @@ fn signed(domain: &str, body: &str) -> String {
         "From: Alice <alice@{domain}>\r\nTo: mjl@mox.example\r\nSubject: test\r\nMessage-Id: <{}@{domain}>\r\n\r\n{body}\r\n",
         body.len()
     );
-    let signer = dkim::Signer::new(dns::Domain::parse(domain).unwrap(), dkim::Selector::parse("sel").unwrap(), key());
+    let signer = dkim::Signer::new(
+        dns::Domain::parse(domain).unwrap(),
+        dkim::Selector::parse("sel").unwrap(),
+        key(),
+    );
     let headers = dkim::sign(&[signer], msg.as_bytes(), std::time::SystemTime::now()).unwrap();
     format!("{headers}{msg}")
 }
@@ -110,7 +114,8 @@ async fn authenticated_message_passes_all_checks() {
 async fn tampered_message_has_dkim_fail() {
     let s = server().await;
     let mut c = ehlo(s.smtp).await;
-    let msg = signed("neutral.example", "Original text.").replace("Original text.", "Tampered text.");
+    let msg =
+        signed("neutral.example", "Original text.").replace("Original text.", "Tampered text.");
     let r = c.deliver("alice@neutral.example", &["mjl@mox.example"], &msg).await;
     assert_eq!(r, "250 2.2.0 it is done");
     let p = &s.messages("mjl", "Inbox")[0].prefix;
@@ -127,7 +132,11 @@ async fn dmarc_reject_and_rejects_mailbox() {
     let mut c = ehlo(s.smtp).await;
     let msg = "From: ceo@strict.example\r\nSubject: wire the money\r\n\r\nNow.\r\n";
     let r = c.deliver("ceo@strict.example", &["mjl@mox.example"], msg).await;
-    assert_eq!(r, "550 5.7.1 rejecting per dmarc policy (ID)".replace("ID", &r[r.rfind('(').unwrap() + 1..r.len() - 1]));
+    assert_eq!(
+        r,
+        "550 5.7.1 rejecting per dmarc policy (ID)"
+            .replace("ID", &r[r.rfind('(').unwrap() + 1..r.len() - 1])
+    );
     assert!(s.messages("mjl", "Inbox").is_empty());
     // A copy in Rejects, seen, with the reason; sending it again adds no second copy.
     let rejects = s.messages("mjl", "Rejects");
@@ -151,7 +160,11 @@ async fn dmarc_quarantine_goes_to_junk() {
     let junk = s.messages("mjl", "Junk");
     assert_eq!(junk.len(), 1);
     assert!(junk[0].flags.has_keyword("$junk"));
-    assert!(junk[0].prefix.contains("dmarc=fail (p=quarantine dis=quarantine)"), "{}", junk[0].prefix);
+    assert!(
+        junk[0].prefix.contains("dmarc=fail (p=quarantine dis=quarantine)"),
+        "{}",
+        junk[0].prefix
+    );
     s.stop().await;
 }
 
@@ -170,16 +183,27 @@ async fn spf_fail_without_reputation_is_refused() {
 
 #[tokio::test]
 async fn dnsbl_listed_is_refused() {
-    let s = TestServer::start(Options { zone: zone(), dnsbl_zones: vec!["bl.example".into()], ..Default::default() }).await;
+    let s = TestServer::start(Options {
+        zone: zone(),
+        dnsbl_zones: vec!["bl.example".into()],
+        ..Default::default()
+    })
+    .await;
     // 127.0.0.1 is a DNSBL's test entry that must never be listed (RFC 5782 §5): come from
     // 127.0.0.3, which the list has.
     let mut c = Raw::connect_from(s.smtp, Some("127.0.0.3".parse().unwrap())).await;
     assert!(c.reply().await.starts_with("220"));
     assert!(c.cmd("EHLO mail.remote.example").await.starts_with("250"));
-    let r = c.deliver("alice@remote.example", &["mjl@mox.example"], &signed("remote.example", "x")).await;
+    let r = c
+        .deliver("alice@remote.example", &["mjl@mox.example"], &signed("remote.example", "x"))
+        .await;
     assert!(r.starts_with("451 4.3.0"), "{r}");
     let rejects = s.messages("mjl", "Rejects");
-    assert!(rejects[0].prefix.starts_with("X-Mox-Reason: dns-blocklisted;"), "{}", rejects[0].prefix);
+    assert!(
+        rejects[0].prefix.starts_with("X-Mox-Reason: dns-blocklisted;"),
+        "{}",
+        rejects[0].prefix
+    );
     s.stop().await;
 }
 
@@ -190,19 +214,40 @@ async fn rulesets_pick_mailboxes() {
             smtp_mail_from: Some(regex::Regex::new(r"@remote\.example$").unwrap()),
             msg_from: None,
             verified_domain: Some(dns::Domain::parse("remote.example").unwrap()),
-            headers: vec![(regex::Regex::new("^list-id$").unwrap(), regex::Regex::new("<dev\\.remote").unwrap())],
+            headers: vec![(
+                regex::Regex::new("^list-id$").unwrap(),
+                regex::Regex::new("<dev\\.remote").unwrap(),
+            )],
             is_forward: false,
             list_allow_domain: None,
             accept_rejects_to_mailbox: None,
             mailbox: "Lists/Dev".into(),
         };
-        d.add_address("mjl", "lists@mox.example", Destination { rulesets: vec![rs], ..Default::default() });
+        d.add_address(
+            "mjl",
+            "lists@mox.example",
+            Destination { rulesets: vec![rs], ..Default::default() },
+        );
     };
-    let s = TestServer::start(Options { zone: zone(), configure: Some(Box::new(configure)), ..Default::default() }).await;
+    let s = TestServer::start(Options {
+        zone: zone(),
+        configure: Some(Box::new(configure)),
+        ..Default::default()
+    })
+    .await;
     let mut c = ehlo(s.smtp).await;
-    let with_list = signed("remote.example", "x").replace("Subject: test", "Subject: test\r\nList-Id: <dev.remote.example>");
-    assert!(c.deliver("alice@remote.example", &["lists@mox.example"], &with_list).await.starts_with("250"));
-    assert!(c.deliver("alice@remote.example", &["lists@mox.example"], &signed("remote.example", "y")).await.starts_with("250"));
+    let with_list = signed("remote.example", "x")
+        .replace("Subject: test", "Subject: test\r\nList-Id: <dev.remote.example>");
+    assert!(
+        c.deliver("alice@remote.example", &["lists@mox.example"], &with_list)
+            .await
+            .starts_with("250")
+    );
+    assert!(
+        c.deliver("alice@remote.example", &["lists@mox.example"], &signed("remote.example", "y"))
+            .await
+            .starts_with("250")
+    );
     assert_eq!(s.messages("mjl", "Lists/Dev").len(), 1);
     assert_eq!(s.messages("mjl", "Inbox").len(), 1);
     s.stop().await;
@@ -218,7 +263,11 @@ async fn first_time_sender_delay() {
     .await;
     let mut c = ehlo(s.smtp).await;
     let start = Instant::now();
-    assert!(c.deliver("alice@remote.example", &["mjl@mox.example"], &signed("remote.example", "x")).await.starts_with("250"));
+    assert!(
+        c.deliver("alice@remote.example", &["mjl@mox.example"], &signed("remote.example", "x"))
+            .await
+            .starts_with("250")
+    );
     assert!(start.elapsed() >= Duration::from_millis(700), "{:?}", start.elapsed());
     s.stop().await;
 }
@@ -230,14 +279,29 @@ async fn recipients() {
         d.add_address(
             "mjl",
             "closed@mox.example",
-            Destination { smtp_error: Some(smtpserver::Reply::new(550, smtpserver::Ecode::ADDR_UNKNOWN_MAILBOX, "address closed")), ..Default::default() },
+            Destination {
+                smtp_error: Some(smtpserver::Reply::new(
+                    550,
+                    smtpserver::Ecode::ADDR_UNKNOWN_MAILBOX,
+                    "address closed",
+                )),
+                ..Default::default()
+            },
         );
     };
-    let s = TestServer::start(Options { zone: zone(), configure: Some(Box::new(configure)), ..Default::default() }).await;
+    let s = TestServer::start(Options {
+        zone: zone(),
+        configure: Some(Box::new(configure)),
+        ..Default::default()
+    })
+    .await;
     let mut c = ehlo(s.smtp).await;
     assert_eq!(c.cmd("MAIL FROM:<alice@remote.example>").await, "250 2.1.0 looking good");
     assert_eq!(c.cmd("RCPT TO:<nobody@mox.example>").await, "550 5.1.1 no such user");
-    assert_eq!(c.cmd("RCPT TO:<victim@elsewhere.example>").await, "550 5.1.1 not accepting email for domain");
+    assert_eq!(
+        c.cmd("RCPT TO:<victim@elsewhere.example>").await,
+        "550 5.1.1 not accepting email for domain"
+    );
     assert_eq!(c.cmd("RCPT TO:<closed@mox.example>").await, "550 5.1.1 address closed");
     // Case and catchall separator; postmaster in every form; our own address literal.
     assert_eq!(c.cmd("RCPT TO:<MJL+tag@Mox.Example>").await, "250 2.1.0 now on the list");
@@ -261,11 +325,17 @@ async fn recipients() {
 async fn sender_checks() {
     let s = server().await;
     let mut c = ehlo(s.smtp).await;
-    assert_eq!(c.cmd("MAIL FROM:<a@nullmx.example>").await, "550 5.7.27 mailfrom domain not configured for mail");
+    assert_eq!(
+        c.cmd("MAIL FROM:<a@nullmx.example>").await,
+        "550 5.7.27 mailfrom domain not configured for mail"
+    );
     // A second recipient needs an SPF pass for MAIL FROM.
     assert_eq!(c.cmd("MAIL FROM:<a@nospf.example>").await, "250 2.1.0 looking good");
     assert!(c.cmd("RCPT TO:<mjl@mox.example>").await.starts_with("250"));
-    assert_eq!(c.cmd("RCPT TO:<other@mox.example>").await, "452 4.5.3 only one recipient allowed without spf pass");
+    assert_eq!(
+        c.cmd("RCPT TO:<other@mox.example>").await,
+        "452 4.5.3 only one recipient allowed without spf pass"
+    );
     assert_eq!(c.cmd("RSET").await, "250 2.0.0 all clear");
     assert_eq!(c.cmd("MAIL FROM:<a@remote.example>").await, "250 2.1.0 looking good");
     assert!(c.cmd("RCPT TO:<mjl@mox.example>").await.starts_with("250"));
@@ -277,7 +347,11 @@ async fn sender_checks() {
 async fn loop_detection() {
     let s = server().await;
     let mut c = ehlo(s.smtp).await;
-    let msg = format!("{}{}", "Received: from a by b; Mon, 1 Jan 2024 00:00:00 +0000\r\n".repeat(101), signed("remote.example", "x"));
+    let msg = format!(
+        "{}{}",
+        "Received: from a by b; Mon, 1 Jan 2024 00:00:00 +0000\r\n".repeat(101),
+        signed("remote.example", "x")
+    );
     let r = c.deliver("alice@remote.example", &["mjl@mox.example"], &msg).await;
     assert_eq!(r, "550 5.4.6 loop detected, more than 100 Received headers");
     s.stop().await;
@@ -285,12 +359,22 @@ async fn loop_detection() {
 
 #[tokio::test]
 async fn localserve_special_localparts() {
-    let s = TestServer::start(Options { zone: zone(), localserve: true, ..Default::default() }).await;
+    let s =
+        TestServer::start(Options { zone: zone(), localserve: true, ..Default::default() }).await;
     let mut c = ehlo(s.smtp).await;
-    assert_eq!(c.cmd("MAIL FROM:<mailfromtemperror@remote.example>").await, "451 4.0.0 failure with code 451 due to special localpart");
-    assert_eq!(c.cmd("MAIL FROM:<mailfrom552@remote.example>").await, "552 5.0.0 failure with code 552 due to special localpart");
+    assert_eq!(
+        c.cmd("MAIL FROM:<mailfromtemperror@remote.example>").await,
+        "451 4.0.0 failure with code 451 due to special localpart"
+    );
+    assert_eq!(
+        c.cmd("MAIL FROM:<mailfrom552@remote.example>").await,
+        "552 5.0.0 failure with code 552 due to special localpart"
+    );
     assert_eq!(c.cmd("MAIL FROM:<alice@remote.example>").await, "250 2.1.0 looking good");
-    assert_eq!(c.cmd("RCPT TO:<rcpttopermerror@mox.example>").await, "550 5.0.0 failure with code 550 due to special localpart");
+    assert_eq!(
+        c.cmd("RCPT TO:<rcpttopermerror@mox.example>").await,
+        "550 5.0.0 failure with code 550 due to special localpart"
+    );
     // Unknown addresses go to the fallback account; a special local part fails at DATA.
     assert!(c.cmd("RCPT TO:<unknown@elsewhere.example>").await.starts_with("250"));
     assert_eq!(c.cmd("DATA").await, "354 see you at the bare dot");
@@ -316,7 +400,13 @@ async fn concurrent_sessions() {
         tasks.push(tokio::spawn(async move {
             let mut c = ehlo(addr).await;
             for j in 0..5 {
-                let r = c.deliver("alice@remote.example", &["mjl@mox.example"], &signed("remote.example", &format!("{i}-{j}"))).await;
+                let r = c
+                    .deliver(
+                        "alice@remote.example",
+                        &["mjl@mox.example"],
+                        &signed("remote.example", &format!("{i}-{j}")),
+                    )
+                    .await;
                 assert!(r.starts_with("250"), "{r}");
             }
         }));
@@ -325,4 +415,145 @@ async fn concurrent_sessions() {
         t.await.unwrap();
     }
     assert_eq!(s.messages("mjl", "Inbox").len(), 40);
+}
+
+fn flag(s: &TestServer, account: &str, mailbox: &str, keyword: &str) {
+    use smtpserver::directory::Directory;
+    let acc = s.directory.open_account(account).unwrap();
+    let mb = acc.mailbox(mailbox).unwrap().unwrap();
+    let flags = store::Flags::parse([keyword]).unwrap();
+    acc.store_flags(mb.id, &store::UidSet::all(), store::FlagOp::Add, &flags, None).unwrap();
+}
+
+/// Earlier messages from the same address that the user marked decide (mox's reputation, from
+/// the account's indexed history): not junk → accepted at once (no first-time delay); junk →
+/// refused and kept in Rejects.
+#[tokio::test]
+async fn reputation_from_history() {
+    let s = TestServer::start(Options {
+        zone: zone(),
+        first_time_sender_delay: Duration::from_millis(1500),
+        ..Default::default()
+    })
+    .await;
+    let mut c = ehlo(s.smtp).await;
+    let start = Instant::now();
+    assert!(
+        c.deliver("alice@remote.example", &["mjl@mox.example"], &signed("remote.example", "first"))
+            .await
+            .starts_with("250")
+    );
+    assert!(start.elapsed() >= Duration::from_millis(1500), "first-time sender is delayed");
+    flag(&s, "mjl", "Inbox", "$NotJunk");
+    let start = Instant::now();
+    assert!(
+        c.deliver(
+            "alice@remote.example",
+            &["mjl@mox.example"],
+            &signed("remote.example", "second")
+        )
+        .await
+        .starts_with("250")
+    );
+    assert!(
+        start.elapsed() < Duration::from_millis(1500),
+        "known sender is not delayed: {:?}",
+        start.elapsed()
+    );
+    let m = s.messages("mjl", "Inbox");
+    assert!(m[1].prefix.starts_with("X-Mox-Reason: msgfromfull;"), "{}", m[1].prefix);
+
+    // Now the user calls this sender's messages junk.
+    flag(&s, "mjl", "Inbox", "$Junk");
+    let r = c
+        .deliver("alice@remote.example", &["mjl@mox.example"], &signed("remote.example", "third"))
+        .await;
+    assert!(r.starts_with("451 4.3.0 error processing"), "{r}");
+    let rejects = s.messages("mjl", "Rejects");
+    assert_eq!(rejects.len(), 1);
+    assert!(rejects[0].prefix.starts_with("X-Mox-Reason: msgfromfull;"), "{}", rejects[0].prefix);
+    s.stop().await;
+}
+
+/// The account's junk filter judges content from senders without reputation.
+#[tokio::test]
+async fn junk_filter_content() {
+    let configure = |d: &mut smtpserver::directory::StaticDirectory| {
+        d.set_junk_filter(
+            "mjl",
+            junk::JunkFilter { threshold: 0.95, params: junk::Params::default() },
+        );
+    };
+    let s = TestServer::start(Options {
+        zone: zone(),
+        configure: Some(Box::new(configure)),
+        ..Default::default()
+    })
+    .await;
+    {
+        use smtpserver::directory::Directory;
+        let acc = s.directory.open_account("mjl").unwrap();
+        let filter =
+            junk::Filter::open(&acc.dir().join("junkfilter"), &junk::Params::default()).unwrap();
+        let mut training = filter.training().unwrap();
+        for i in 0..60u64 {
+            let ham =
+                format!("Subject: meeting\r\n\r\nThe project meeting agenda for tomorrow {i}\r\n");
+            let spam = format!(
+                "Subject: winner\r\n\r\nYou are a lottery winner, claim your prize {i}\r\n"
+            );
+            training
+                .set_class(store::MessageId(1_000_000 + 2 * i), Some(junk::Class::Ham), || {
+                    Ok(filter.words(ham.as_bytes()))
+                })
+                .unwrap();
+            training
+                .set_class(store::MessageId(1_000_001 + 2 * i), Some(junk::Class::Spam), || {
+                    Ok(filter.words(spam.as_bytes()))
+                })
+                .unwrap();
+        }
+        training.commit().unwrap();
+    }
+    let mut c = ehlo(s.smtp).await;
+    let spam = signed("remote.example", "You are a lottery winner, claim your prize now.");
+    let r = c.deliver("alice@remote.example", &["mjl@mox.example"], &spam).await;
+    assert!(r.starts_with("451 4.3.0"), "{r}");
+    let rejects = s.messages("mjl", "Rejects");
+    assert!(rejects[0].prefix.starts_with("X-Mox-Reason: junk-content"), "{}", rejects[0].prefix);
+    let ham = signed("remote.example", "The agenda for the project meeting tomorrow.");
+    assert!(c.deliver("alice@remote.example", &["mjl@mox.example"], &ham).await.starts_with("250"));
+    s.stop().await;
+}
+
+/// Delivery rates per network and account come from the account's history index.
+#[tokio::test]
+async fn delivery_rate_limits() {
+    let limits = smtpserver::limits::LimitSettings {
+        messages_per_minute: [2, 100, 100],
+        ..smtpserver::limits::LimitSettings::unlimited()
+    };
+    let s = TestServer::start(Options { zone: zone(), limits, ..Default::default() }).await;
+    let mut c = ehlo(s.smtp).await;
+    for i in 0..2 {
+        let r = c
+            .deliver(
+                "alice@remote.example",
+                &["mjl@mox.example"],
+                &signed("remote.example", &format!("{i}")),
+            )
+            .await;
+        assert!(r.starts_with("250"), "{r}");
+    }
+    let r = c
+        .deliver("alice@remote.example", &["mjl@mox.example"], &signed("remote.example", "3"))
+        .await;
+    assert!(r.starts_with("452 4.2.2 too many messages from your ip/network recently"), "{r}");
+    // Another account is counted on its own.
+    assert!(
+        c.deliver("alice@remote.example", &["other@mox.example"], &signed("remote.example", "x"))
+            .await
+            .starts_with("250")
+    );
+    s.stop().await;
 }

@@ -15,7 +15,10 @@ use runtime::{Outgoing, OutgoingMessage, QueueId, SubmitError};
 
 fn python() -> &'static str {
     // Debian's Python has dkimpy; smtplib is in every Python.
-    assert!(std::path::Path::new("/usr/bin/python3").exists(), "/usr/bin/python3 is needed (apt-get install python3)");
+    assert!(
+        std::path::Path::new("/usr/bin/python3").exists(),
+        "/usr/bin/python3 is needed (apt-get install python3)"
+    );
     "/usr/bin/python3"
 }
 
@@ -32,7 +35,10 @@ fn signing_keys() -> (Vec<(String, dkim::PrivateKey)>, String) {
         keys.iter().map(|(s, pem)| (s.clone(), dkim::PrivateKey::from_pem(pem).unwrap())).collect();
     let mut zone = String::new();
     for (sel, key) in &keys {
-        zone.push_str(&format!("{sel}._domainkey.mox.example TXT \"{}\"\n", dkim::Record::for_public_key(&key.public_key())));
+        zone.push_str(&format!(
+            "{sel}._domainkey.mox.example TXT \"{}\"\n",
+            dkim::Record::for_public_key(&key.public_key())
+        ));
     }
     (keys, zone)
 }
@@ -54,7 +60,10 @@ async fn server(queue: Option<Arc<Queue>>) -> TestServer {
         let (keys, _) = signing_keys();
         let domain = dns::Domain::parse("mox.example").unwrap();
         for (sel, key) in keys {
-            d.add_dkim_signer(&domain, dkim::Signer::new(domain.clone(), dkim::Selector::parse(&sel).unwrap(), key));
+            d.add_dkim_signer(
+                &domain,
+                dkim::Signer::new(domain.clone(), dkim::Selector::parse(&sel).unwrap(), key),
+            );
         }
     };
     TestServer::start(Options {
@@ -67,7 +76,12 @@ async fn server(queue: Option<Arc<Queue>>) -> TestServer {
 
 fn run_python(script: &str) -> String {
     let out = Command::new(python()).arg("-c").arg(script).output().unwrap();
-    assert!(out.status.success(), "python failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "python failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -116,7 +130,12 @@ with smtplib.SMTP_SSL("127.0.0.1", {subs_port}, context=ctx) as c:
     assert_eq!(m.len(), 4);
     let p = m[3].prefix.replace("\r\n\t", " ");
     assert!(p.contains("with ESMTPSA id"), "{p}");
-    assert!(p.contains("Authentication-Results: mail.mox.example; auth=pass smtp.mailfrom=mjl@mox.example"), "{p}");
+    assert!(
+        p.contains(
+            "Authentication-Results: mail.mox.example; auth=pass smtp.mailfrom=mjl@mox.example"
+        ),
+        "{p}"
+    );
     assert!(p.contains("Message-Id: <"), "Message-Id added: {p}");
     assert!(p.contains("Date: "), "Date added: {p}");
     // Submission hides the client's address.
@@ -130,7 +149,13 @@ async fn dkimpy_verifies_what_submission_signed() {
     let s = server(None).await;
     // Submit with swaks over implicit TLS (an independent client).
     let out = Command::new("swaks")
-        .args(["--server", &format!("127.0.0.1:{}", s.submissions.port()), "--tlsc", "--auth", "PLAIN"])
+        .args([
+            "--server",
+            &format!("127.0.0.1:{}", s.submissions.port()),
+            "--tlsc",
+            "--auth",
+            "PLAIN",
+        ])
         .args(["--auth-user", "mjl@mox.example", "--auth-password", common::PASSWORD])
         .args(["--from", "mjl@mox.example", "--to", "other@mox.example", "--h-Subject", "signed"])
         .args(["--body", "Signed by submission.\n.leading dot line\n"])
@@ -231,7 +256,10 @@ async fn without_queue_remote_recipients_get_451() {
     c.reply().await;
     c.cmd("EHLO client.example").await;
     // Over plaintext (NoRequireSTARTTLS is not set): no AUTH, so no transaction.
-    assert_eq!(c.cmd("AUTH PLAIN AG1qbEBtb3guZXhhbXBsZQB0ZXN0dGVzdA==").await, "538 5.7.11 authentication requires tls");
+    assert_eq!(
+        c.cmd("AUTH PLAIN AG1qbEBtb3guZXhhbXBsZQB0ZXN0dGVzdA==").await,
+        "538 5.7.11 authentication requires tls"
+    );
     assert_eq!(c.cmd("MAIL FROM:<mjl@mox.example>").await, "530 5.7.0 authentication required");
     s.stop().await;
 

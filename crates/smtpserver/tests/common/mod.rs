@@ -66,12 +66,14 @@ pub fn tls_config(names: &[&str]) -> (Arc<rustls::ServerConfig>, Vec<u8>, String
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
         certified.signing_key.serialize_der(),
     ));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![rustls::pki_types::CertificateDer::from(cert_der.clone())], key)
-        .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![rustls::pki_types::CertificateDer::from(cert_der.clone())], key)
+    .unwrap();
     (Arc::new(config), cert_der, certified.cert.pem())
 }
 
@@ -86,7 +88,12 @@ pub fn directory(dir: &std::path::Path) -> StaticDirectory {
         argon2_memory_kib: 1024,
         argon2_passes: 1,
     };
-    d.add_account_with("mjl", Some(PASSWORD), AccountSettings { rejects_mailbox: Some("Rejects".into()), ..Default::default() }, &cheap);
+    d.add_account_with(
+        "mjl",
+        Some(PASSWORD),
+        AccountSettings { rejects_mailbox: Some("Rejects".into()), ..Default::default() },
+        &cheap,
+    );
     d.add_address("mjl", "mjl@mox.example", Destination::default());
     d.add_account_with("other", Some(PASSWORD), AccountSettings::default(), &cheap);
     d.add_address("other", "other@mox.example", Destination::default());
@@ -106,10 +113,11 @@ impl TestServer {
         let mut mailer = Mailer::new(directory.clone(), Arc::new(zone), limits.clone());
         if opts.localserve {
             use smtpserver::directory::Directory;
-            let fallback = match directory.lookup(&message::Address::parse("mjl@mox.example").unwrap()) {
-                smtpserver::directory::Lookup::Account(r) => r,
-                _ => unreachable!(),
-            };
+            let fallback =
+                match directory.lookup(&message::Address::parse("mjl@mox.example").unwrap()) {
+                    smtpserver::directory::Lookup::Account(r) => r,
+                    _ => unreachable!(),
+                };
             mailer = mailer.with_localserve(fallback);
         }
         if let Some(o) = opts.outgoing.take() {
@@ -128,9 +136,11 @@ impl TestServer {
         ] {
             let listener = tokio::net::TcpListener::bind((opts.ip, port)).await.unwrap();
             addrs.push(listener.local_addr().unwrap());
-            let mut config = SessionConfig::new(service, dns::Domain::parse("mail.mox.example").unwrap(), true);
+            let mut config =
+                SessionConfig::new(service, dns::Domain::parse("mail.mox.example").unwrap(), true);
             config.first_time_sender_delay = opts.first_time_sender_delay;
-            config.dnsbl_zones = opts.dnsbl_zones.iter().map(|z| dns::Domain::parse(z).unwrap()).collect();
+            config.dnsbl_zones =
+                opts.dnsbl_zones.iter().map(|z| dns::Domain::parse(z).unwrap()).collect();
             if let Some(f) = &opts.configure_session {
                 f(&mut config);
             }
@@ -172,7 +182,12 @@ impl TestServer {
                 // Served messages start with the prefix.
                 assert!(served.starts_with(&m.prefix));
                 let data = served[m.prefix.len()..].to_vec();
-                Stored { prefix: String::from_utf8_lossy(&m.prefix).into_owned(), data, flags: s.flags.clone(), mail_from: m.mail_from }
+                Stored {
+                    prefix: String::from_utf8_lossy(&m.prefix).into_owned(),
+                    data,
+                    flags: s.flags.clone(),
+                    mail_from: m.mail_from,
+                }
             })
             .collect()
     }
@@ -194,7 +209,11 @@ impl TestServer {
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
-        assert_eq!(self.shutdown.drain(Duration::from_secs(5)).await, 0, "connections left after drain");
+        assert_eq!(
+            self.shutdown.drain(Duration::from_secs(5)).await,
+            0,
+            "connections left after drain"
+        );
     }
 }
 
@@ -245,7 +264,10 @@ impl Raw {
         let mut lines = Vec::new();
         loop {
             let mut line = String::new();
-            let n = tokio::time::timeout(Duration::from_secs(20), self.stream.read_line(&mut line)).await.expect("reply timeout").unwrap();
+            let n = tokio::time::timeout(Duration::from_secs(20), self.stream.read_line(&mut line))
+                .await
+                .expect("reply timeout")
+                .unwrap();
             if n == 0 {
                 if lines.is_empty() {
                     return String::new();
