@@ -15,14 +15,17 @@ use smtpserver::{Mailer, Service, SessionConfig};
 
 pub const PASSWORD: &str = "testtest";
 
+pub type ConfigureDirectory = Box<dyn FnOnce(&mut StaticDirectory) + Send>;
+pub type ConfigureSession = Box<dyn Fn(&mut SessionConfig) + Send>;
+
 pub struct Options {
     pub ip: IpAddr,
     pub zone: String,
     pub limits: LimitSettings,
     pub first_time_sender_delay: Duration,
     pub dnsbl_zones: Vec<String>,
-    pub configure: Option<Box<dyn FnOnce(&mut StaticDirectory) + Send>>,
-    pub configure_session: Option<Box<dyn Fn(&mut SessionConfig) + Send>>,
+    pub configure: Option<ConfigureDirectory>,
+    pub configure_session: Option<ConfigureSession>,
     pub localserve: bool,
     pub outgoing: Option<Arc<dyn smtpserver::Outgoing>>,
     /// Ports to listen on (smtp, submission, submissions); 0 for any.
