@@ -328,3 +328,160 @@ fn sender(addr: SocketAddr, stop: &std::sync::atomic::AtomicBool, acked: &std::s
     }
     n
 }
+
+/// Debian's Postfix relays a message to us: it finds our server as the MX of mox.example in a
+/// loopback DNS zone (its chrooted SMTP client reads the queue directory's resolv.conf), and
+/// delivers over STARTTLS to port 25 of 127.0.0.101.
+#[test]
+fn postfix_relays_to_us_as_mx() {
+    assert!(Path::new("/usr/sbin/postfix").exists(), "Postfix is needed: DEBIAN_FRONTEND=noninteractive apt-get install postfix");
+    let mx_ip: IpAddr = "127.0.0.101".parse().unwrap();
+    let dns_addr: SocketAddr = "127.0.0.102:53".parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ports = free_ports(mx_ip);
+    ports.smtp = 25;
+    write_config(dir.path(), &ports);
+    let zone = format!("{ZONE}\nmox.example MX 10 mail.mox.example\nmail.mox.example A {mx_ip}\n");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dns = rt
+        .block_on(test_support::DnsTestServer::start_at(dns::MockResolver::from_zone(&zone).unwrap(), dns_addr))
+        .expect("DNS on 127.0.0.102:53");
+    let server = Server::start(dir.path(), dns_addr, &ports);
+
+    let postfix = PostfixRelay::start(dns_addr.ip());
+    let out = swaks(&[
+        "--server", &format!("127.0.0.1:{}", postfix.port), "--ehlo", "client.remote.example",
+        "--from", "alice@remote.example", "--to", "mjl@mox.example",
+        "--h-From", "Alice <alice@remote.example>", "--h-Subject", "relayed by postfix",
+    ]);
+    assert!(out.contains("250 2.0.0 Ok: queued"), "{out}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !postfix.log().contains("status=sent") {
+        assert!(Instant::now() < deadline, "postfix did not relay; maillog:\n{}", postfix.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    server.kill();
+    assert!(!dns.received_for("mox.example").is_empty(), "postfix asked our zone for the MX");
+    let inbox = mailbox(dir.path(), "mjl", "Inbox");
+    assert_eq!(inbox.len(), 1);
+    let text = String::from_utf8_lossy(&inbox[0]).replace("\r\n\t", " ");
+    assert!(text.contains("Received: from relay.test.example"), "{text}");
+    assert!(text.contains("with ESMTPS id"), "Postfix used STARTTLS: {text}");
+    assert!(text.contains("spf=pass smtp.mailfrom=remote.example"), "{text}");
+    assert!(text.contains("dmarc=pass"), "{text}");
+    assert!(text.contains("Subject: relayed by postfix"), "{text}");
+    // Postfix's own Received header is in the stored message, ours in the prefix.
+    assert!(text.contains("by relay.test.example (Postfix)"), "{text}");
+}
+
+/// A private Postfix that relays by DNS MX lookup with a chrooted SMTP client.
+struct PostfixRelay {
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    port: u16,
+}
+
+impl PostfixRelay {
+    fn start(nameserver: IpAddr) -> PostfixRelay {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for sub in ["queue", "data", "queue/etc"] {
+            std::fs::create_dir_all(root.join(sub)).unwrap();
+        }
+        let status = Command::new("chown").arg("postfix:postfix").arg(root.join("data")).status().unwrap();
+        assert!(status.success());
+        // What the chrooted smtp(8) resolves with.
+        std::fs::write(root.join("queue/etc/resolv.conf"), format!("nameserver {nameserver}\n")).unwrap();
+        std::fs::write(root.join("queue/etc/hosts"), "127.0.0.1 localhost\n").unwrap();
+        std::fs::write(root.join("queue/etc/nsswitch.conf"), "hosts: files dns\n").unwrap();
+        let _ = std::fs::copy("/etc/services", root.join("queue/etc/services"));
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
+        let d = root.display();
+        let main_cf = format!(
+            "compatibility_level = 3.6
+queue_directory = {d}/queue
+data_directory = {d}/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = relay.test.example
+mydomain = test.example
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+smtpd_peername_lookup = no
+alias_maps =
+alias_database =
+biff = no
+smtputf8_enable = yes
+smtp_tls_security_level = may
+smtp_dns_support_level = enabled
+maillog_file = {d}/maillog
+maillog_file_prefixes = {d}
+"
+        );
+        std::fs::write(root.join("main.cf"), main_cf).unwrap();
+        let master_cf = format!(
+            "127.0.0.1:{port} inet n - n - - smtpd
+pickup unix n - n 60 1 pickup
+cleanup unix n - n - 0 cleanup
+qmgr unix n - n 300 1 qmgr
+tlsmgr unix - - n 1000? 1 tlsmgr
+rewrite unix - - n - - trivial-rewrite
+bounce unix - - n - 0 bounce
+defer unix - - n - 0 bounce
+trace unix - - n - 0 bounce
+verify unix - - n - 1 verify
+flush unix n - n 1000? 0 flush
+proxymap unix - - n - - proxymap
+smtp unix - - y - - smtp
+relay unix - - y - - smtp
+showq unix n - n - - showq
+error unix - - n - - error
+retry unix - - n - - error
+discard unix - - n - - discard
+anvil unix - - n - 1 anvil
+scache unix - - n - 1 scache
+postlog unix-dgram n - n - 1 postlogd
+"
+        );
+        std::fs::write(root.join("master.cf"), master_cf).unwrap();
+        let child = Command::new("/usr/sbin/postfix")
+            .arg("-c")
+            .arg(root)
+            .arg("start-fg")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let relay = PostfixRelay { dir, child: Some(child), port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "postfix did not start; maillog:\n{}", relay.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        relay
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
+    }
+}
+
+impl Drop for PostfixRelay {
+    fn drop(&mut self) {
+        let _ = Command::new("/usr/sbin/postfix").arg("-c").arg(self.dir.path()).arg("stop").status();
+        if let Some(mut child) = self.child.take() {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
