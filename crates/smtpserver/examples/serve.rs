@@ -25,7 +25,10 @@ use smtpserver::server::ConnectionIds;
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("MOX_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MOX_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     if let Err(e) = run().await {
@@ -42,18 +45,26 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut unlimited = false;
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--dns-server" => dns_server = Some(args.next().ok_or("--dns-server needs an address")?.parse()?),
-            "--set-password" => passwords.push(args.next().ok_or("--set-password needs account:password")?),
+            "--dns-server" => {
+                dns_server = Some(args.next().ok_or("--dns-server needs an address")?.parse()?)
+            }
+            "--set-password" => {
+                passwords.push(args.next().ok_or("--set-password needs account:password")?)
+            }
             "--unlimited" => unlimited = true,
             _ if conf.is_none() => conf = Some(PathBuf::from(a)),
             _ => return Err(format!("unexpected argument {a:?}").into()),
         }
     }
-    let conf = conf.ok_or("usage: serve mox.conf [--dns-server addr] [--set-password account:password] [--unlimited]")?;
+    let conf = conf.ok_or(
+        "usage: serve mox.conf [--dns-server addr] [--set-password account:password] [--unlimited]",
+    )?;
     let config = Arc::new(config::load(&conf).map_err(|e| e.to_string())?);
-    let accounts = Arc::new(runtime::Accounts::new(&config.data_dir, runtime::InitialMailboxes::default()));
+    let accounts =
+        Arc::new(runtime::Accounts::new(&config.data_dir, runtime::InitialMailboxes::default()));
     for p in passwords {
-        let (account, password) = p.split_once(':').ok_or("--set-password needs account:password")?;
+        let (account, password) =
+            p.split_once(':').ok_or("--set-password needs account:password")?;
         accounts.set_password(account, password)?;
     }
     let resolver: Arc<dyn dns::Resolver> = match dns_server {
@@ -61,7 +72,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         None => Arc::new(dns::HickoryResolver::from_system_conf()?),
     };
     let directory = Arc::new(ConfigDirectory::fixed(config.clone(), accounts));
-    let limits = Limits::new(if unlimited { LimitSettings::unlimited() } else { LimitSettings::default() });
+    let limits =
+        Limits::new(if unlimited { LimitSettings::unlimited() } else { LimitSettings::default() });
     let mailer = Arc::new(smtpserver::Mailer::new(directory, resolver, limits.clone()));
     let ids = Arc::new(ConnectionIds::new());
     let shutdown = runtime::Shutdown::new();
@@ -84,12 +96,23 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         for service in [Service::Smtp, Service::Submission, Service::Submissions] {
             let Some(port) = service_port(listener, service) else { continue };
             for ip in &listener.ips {
-                let tcp = tokio::net::TcpListener::bind((ip.parse::<std::net::IpAddr>()?, port)).await?;
+                let tcp =
+                    tokio::net::TcpListener::bind((ip.parse::<std::net::IpAddr>()?, port)).await?;
                 eprintln!("listening for {} on {}", service.name(), tcp.local_addr()?);
-                let (mailer, config, name, tls, limits, ids, shutdown) =
-                    (mailer.clone(), config.clone(), name.clone(), tls.clone(), limits.clone(), ids.clone(), shutdown.clone());
+                let (mailer, config, name, tls, limits, ids, shutdown) = (
+                    mailer.clone(),
+                    config.clone(),
+                    name.clone(),
+                    tls.clone(),
+                    limits.clone(),
+                    ids.clone(),
+                    shutdown.clone(),
+                );
                 tasks.push(tokio::spawn(async move {
-                    serve_service(mailer, &config, &name, service, tcp, tls, limits, None, ids, shutdown).await;
+                    serve_service(
+                        mailer, &config, &name, service, tcp, tls, limits, None, ids, shutdown,
+                    )
+                    .await;
                 }));
             }
         }

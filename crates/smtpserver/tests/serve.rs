@@ -112,12 +112,8 @@ impl Server {
         if !dir.join("data/accounts/mjl").exists() {
             cmd.args(["--set-password", &format!("mjl:{PASSWORD}")]);
         }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child =
+            cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         let server = Server { child };
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect((ports.ip, ports.submissions)).is_err() {
@@ -154,9 +150,14 @@ fn mailbox(dir: &Path, account: &str, mailbox: &str) -> Vec<Vec<u8>> {
 }
 
 fn swaks(args: &[&str]) -> String {
-    let out = Command::new("swaks").args(args).output().expect("swaks is needed: apt-get install swaks");
+    let out =
+        Command::new("swaks").args(args).output().expect("swaks is needed: apt-get install swaks");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "swaks failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "swaks failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     text
 }
 
@@ -165,14 +166,25 @@ fn mox_conf_end_to_end_with_swaks_and_smtplib() {
     let dir = tempfile::tempdir().unwrap();
     let ports = free_ports("127.0.0.1".parse().unwrap());
     write_config(dir.path(), &ports);
-    let dns = test_support::DnsTestServer::start_on_thread(dns::MockResolver::from_zone(ZONE).unwrap()).unwrap();
+    let dns =
+        test_support::DnsTestServer::start_on_thread(dns::MockResolver::from_zone(ZONE).unwrap())
+            .unwrap();
     let server = Server::start(dir.path(), dns.addr(), &ports);
 
     // Incoming, with PIPELINING and STARTTLS.
     let out = swaks(&[
-        "--server", &format!("127.0.0.1:{}", ports.smtp), "--ehlo", "mail.remote.example",
-        "--from", "alice@remote.example", "--to", "mjl@mox.example",
-        "--h-From", "alice@remote.example", "--pipeline", "--tls",
+        "--server",
+        &format!("127.0.0.1:{}", ports.smtp),
+        "--ehlo",
+        "mail.remote.example",
+        "--from",
+        "alice@remote.example",
+        "--to",
+        "mjl@mox.example",
+        "--h-From",
+        "alice@remote.example",
+        "--pipeline",
+        "--tls",
     ]);
     assert!(out.contains("250 2.2.0 it is done"), "{out}");
     // Unknown recipients are refused at RCPT.
@@ -200,7 +212,12 @@ print("sent")
         port = ports.submission,
     );
     let out = Command::new("/usr/bin/python3").arg("-c").arg(&script).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "sent\n", "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "sent\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     server.kill();
 
     let inbox = mailbox(dir.path(), "mjl", "Inbox");
@@ -218,11 +235,14 @@ print("sent")
 /// 25 times: every message that got a 250 is in the mailbox afterwards, byte for byte.
 #[test]
 fn crash_test_every_250_is_stored() {
-    let kills: usize = std::env::var("SMTP_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(25);
+    let kills: usize =
+        std::env::var("SMTP_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(25);
     let dir = tempfile::tempdir().unwrap();
     let ports = free_ports("127.0.0.1".parse().unwrap());
     write_config(dir.path(), &ports);
-    let dns = test_support::DnsTestServer::start_on_thread(dns::MockResolver::from_zone(ZONE).unwrap()).unwrap();
+    let dns =
+        test_support::DnsTestServer::start_on_thread(dns::MockResolver::from_zone(ZONE).unwrap())
+            .unwrap();
     let mut server = Some(Server::start(dir.path(), dns.addr(), &ports));
 
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -253,14 +273,23 @@ fn crash_test_every_250_is_stored() {
         })
         .collect();
     for body in &acked {
-        assert!(bodies.contains(body.as_bytes()), "acknowledged message missing or damaged: {}", &body[..40]);
+        assert!(
+            bodies.contains(body.as_bytes()),
+            "acknowledged message missing or damaged: {}",
+            &body[..40]
+        );
     }
-    eprintln!("crash test: {kills} kills, {attempts} attempts, {} acknowledged, {} stored", acked.len(), stored.len());
+    eprintln!(
+        "crash test: {kills} kills, {attempts} attempts, {} acknowledged, {} stored",
+        acked.len(),
+        stored.len()
+    );
     assert!(acked.len() >= kills, "too few messages acknowledged: {}", acked.len());
 }
 
 fn seed() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+        | 1
 }
 
 fn next(x: &mut u64) -> u64 {
@@ -271,7 +300,11 @@ fn next(x: &mut u64) -> u64 {
 }
 
 /// Sends messages until `stop`, reconnecting after failures; records the bodies that got a 250.
-fn sender(addr: SocketAddr, stop: &std::sync::atomic::AtomicBool, acked: &std::sync::Mutex<Vec<String>>) -> usize {
+fn sender(
+    addr: SocketAddr,
+    stop: &std::sync::atomic::AtomicBool,
+    acked: &std::sync::Mutex<Vec<String>>,
+) -> usize {
     use std::io::{BufRead, BufReader, Write};
     let mut n = 0;
     let mut rng = seed();
@@ -305,9 +338,13 @@ fn sender(addr: SocketAddr, stop: &std::sync::atomic::AtomicBool, acked: &std::s
         }
         while !stop.load(std::sync::atomic::Ordering::SeqCst) {
             n += 1;
-            let filler: String = (0..(next(&mut rng) % 50 + 1)).map(|i| format!("line {i} of message {n} {}\r\n", next(&mut rng))).collect();
+            let filler: String = (0..(next(&mut rng) % 50 + 1))
+                .map(|i| format!("line {i} of message {n} {}\r\n", next(&mut rng)))
+                .collect();
             let body = format!("message {n} {}\r\n{filler}", next(&mut rng));
-            let msg = format!("From: alice@remote.example\r\nTo: mjl@mox.example\r\nSubject: crash {n}\r\n\r\n{body}");
+            let msg = format!(
+                "From: alice@remote.example\r\nTo: mjl@mox.example\r\nSubject: crash {n}\r\n\r\n{body}"
+            );
             let ok = (|| {
                 w.write_all(b"MAIL FROM:<alice@remote.example>\r\n").ok()?;
                 reply().filter(|r| r.starts_with("250"))?;
@@ -334,7 +371,10 @@ fn sender(addr: SocketAddr, stop: &std::sync::atomic::AtomicBool, acked: &std::s
 /// delivers over STARTTLS to port 25 of 127.0.0.101.
 #[test]
 fn postfix_relays_to_us_as_mx() {
-    assert!(Path::new("/usr/sbin/postfix").exists(), "Postfix is needed: DEBIAN_FRONTEND=noninteractive apt-get install postfix");
+    assert!(
+        Path::new("/usr/sbin/postfix").exists(),
+        "Postfix is needed: DEBIAN_FRONTEND=noninteractive apt-get install postfix"
+    );
     let mx_ip: IpAddr = "127.0.0.101".parse().unwrap();
     let dns_addr: SocketAddr = "127.0.0.102:53".parse().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -344,15 +384,27 @@ fn postfix_relays_to_us_as_mx() {
     let zone = format!("{ZONE}\nmox.example MX 10 mail.mox.example\nmail.mox.example A {mx_ip}\n");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dns = rt
-        .block_on(test_support::DnsTestServer::start_at(dns::MockResolver::from_zone(&zone).unwrap(), dns_addr))
+        .block_on(test_support::DnsTestServer::start_at(
+            dns::MockResolver::from_zone(&zone).unwrap(),
+            dns_addr,
+        ))
         .expect("DNS on 127.0.0.102:53");
     let server = Server::start(dir.path(), dns_addr, &ports);
 
     let postfix = PostfixRelay::start(dns_addr.ip());
     let out = swaks(&[
-        "--server", &format!("127.0.0.1:{}", postfix.port), "--ehlo", "client.remote.example",
-        "--from", "alice@remote.example", "--to", "mjl@mox.example",
-        "--h-From", "Alice <alice@remote.example>", "--h-Subject", "relayed by postfix",
+        "--server",
+        &format!("127.0.0.1:{}", postfix.port),
+        "--ehlo",
+        "client.remote.example",
+        "--from",
+        "alice@remote.example",
+        "--to",
+        "mjl@mox.example",
+        "--h-From",
+        "Alice <alice@remote.example>",
+        "--h-Subject",
+        "relayed by postfix",
     ]);
     assert!(out.contains("250 2.0.0 Ok: queued"), "{out}");
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -390,14 +442,17 @@ impl PostfixRelay {
         for sub in ["queue", "data", "queue/etc"] {
             std::fs::create_dir_all(root.join(sub)).unwrap();
         }
-        let status = Command::new("chown").arg("postfix:postfix").arg(root.join("data")).status().unwrap();
+        let status =
+            Command::new("chown").arg("postfix:postfix").arg(root.join("data")).status().unwrap();
         assert!(status.success());
         // What the chrooted smtp(8) resolves with.
-        std::fs::write(root.join("queue/etc/resolv.conf"), format!("nameserver {nameserver}\n")).unwrap();
+        std::fs::write(root.join("queue/etc/resolv.conf"), format!("nameserver {nameserver}\n"))
+            .unwrap();
         std::fs::write(root.join("queue/etc/hosts"), "127.0.0.1 localhost\n").unwrap();
         std::fs::write(root.join("queue/etc/nsswitch.conf"), "hosts: files dns\n").unwrap();
         let _ = std::fs::copy("/etc/services", root.join("queue/etc/services"));
-        let port = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
+        let port =
+            std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port();
         let d = root.display();
         let main_cf = format!(
             "compatibility_level = 3.6
@@ -474,7 +529,8 @@ postlog unix-dgram n - n - 1 postlogd
 
 impl Drop for PostfixRelay {
     fn drop(&mut self) {
-        let _ = Command::new("/usr/sbin/postfix").arg("-c").arg(self.dir.path()).arg("stop").status();
+        let _ =
+            Command::new("/usr/sbin/postfix").arg("-c").arg(self.dir.path()).arg("stop").status();
         if let Some(mut child) = self.child.take() {
             let deadline = Instant::now() + Duration::from_secs(10);
             while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {

@@ -30,6 +30,8 @@ pub struct Options {
     pub outgoing: Option<Arc<dyn smtpserver::Outgoing>>,
     /// Ports to listen on (smtp, submission, submissions); 0 for any.
     pub ports: (u16, u16, u16),
+    /// Failed-login limiter; default: mox's limits without delays.
+    pub auth_limiter: Option<Arc<runtime::AuthLimiter>>,
 }
 
 impl Default for Options {
@@ -45,6 +47,7 @@ impl Default for Options {
             localserve: false,
             outgoing: None,
             ports: (0, 0, 0),
+            auth_limiter: None,
         }
     }
 }
@@ -123,6 +126,11 @@ impl TestServer {
                 };
             mailer = mailer.with_localserve(fallback);
         }
+        let auth = opts
+            .auth_limiter
+            .take()
+            .unwrap_or_else(|| Arc::new(runtime::AuthLimiter::new(Duration::ZERO, Duration::ZERO)));
+        mailer = mailer.with_auth_limiter(auth);
         if let Some(o) = opts.outgoing.take() {
             mailer = mailer.with_outgoing(o);
         }
@@ -228,9 +236,33 @@ pub struct Stored {
     pub mail_from: String,
 }
 
+/// What a test client talks over: TCP or TLS.
+pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
 /// A line-oriented raw SMTP client for tests.
 pub struct Raw {
-    stream: tokio::io::BufReader<tokio::net::TcpStream>,
+    stream: tokio::io::BufReader<Box<dyn Io>>,
+}
+
+/// A client over implicit TLS to `addr`, after the greeting and EHLO.
+pub async fn tls_client(server: &TestServer, addr: SocketAddr) -> Raw {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(rustls::pki_types::CertificateDer::from(server.cert_der.clone())).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("mail.mox.example").unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap();
+    let mut c = Raw { stream: tokio::io::BufReader::new(Box::new(tls)) };
+    assert!(c.reply().await.starts_with("220 "));
+    assert!(c.cmd("EHLO client.example").await.starts_with("250-"));
+    c
 }
 
 impl Raw {
@@ -248,7 +280,7 @@ impl Raw {
                 socket.connect(addr).await.unwrap()
             }
         };
-        Raw { stream: tokio::io::BufReader::new(stream) }
+        Raw { stream: tokio::io::BufReader::new(Box::new(stream)) }
     }
 
     pub async fn send(&mut self, s: &str) {
