@@ -188,11 +188,15 @@ pub(crate) async fn keep_reject(
     let key = format!("{account}\0{}", hex(hash.as_ref()));
     let present_by_id = !origin.message_id.is_empty()
         && mailer.directory.open_account(account).is_ok_and(|acc| {
-            let rejects =
-                acc.snapshot().ok().and_then(|s| s.mailbox(mailbox).ok().flatten()).map(|m| m.id);
-            acc.snapshot()
-                .and_then(|s| s.messages_by_message_id(&origin.message_id))
-                .is_ok_and(|found| found.iter().any(|(_, mb)| Some(*mb) == rejects))
+            let Ok(snap) = acc.snapshot() else { return false };
+            // Only look up by Message-ID when the Rejects mailbox has messages at all: a flood
+            // of messages with one Message-ID must not make every delivery slower.
+            match snap.mailbox(mailbox) {
+                Ok(Some(rejects)) if rejects.counts.messages > 0 => snap
+                    .messages_by_message_id(&origin.message_id)
+                    .is_ok_and(|found| found.iter().any(|(_, mb)| *mb == rejects.id)),
+                _ => false,
+            }
         });
     if present_by_id || !mailer.recent_rejects.insert(key) {
         tracing::info!(account, "reject message is already present, ignoring");
@@ -224,7 +228,9 @@ pub(crate) async fn remove_rejects(
     let (rejects, message_id) = (rejects.to_string(), message_id.to_string());
     let _ = tokio::task::spawn_blocking(move || -> Result<(), store::Error> {
         let snap = acc.snapshot()?;
-        let Some(mb) = snap.mailbox(&rejects)? else { return Ok(()) };
+        let Some(mb) = snap.mailbox(&rejects)?.filter(|mb| mb.counts.messages > 0) else {
+            return Ok(());
+        };
         let ids: Vec<store::MessageId> = snap
             .messages_by_message_id(&message_id)?
             .into_iter()
