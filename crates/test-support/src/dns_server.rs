@@ -75,6 +75,19 @@ impl DnsTestServer {
         Ok(DnsTestServer { addr, received, stop: Some(stop), running: Running::Task(Some(task)) })
     }
 
+    /// Like [`DnsTestServer::start`], on a given address (UDP and TCP), such as `127.0.0.101:53`
+    /// for a peer that only reads `/etc/resolv.conf`-style configuration (no port), like
+    /// Postfix's chrooted SMTP client.
+    pub async fn start_at(zone: MockResolver, addr: SocketAddr) -> io::Result<DnsTestServer> {
+        let udp = UdpSocket::bind(addr).await?;
+        let tcp = TcpListener::bind(addr).await?;
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let (stop, stopped) = oneshot::channel();
+        let server = serve(zone, received.clone(), udp, tcp);
+        let task = tokio::spawn(run_until_stopped(server, stopped));
+        Ok(DnsTestServer { addr, received, stop: Some(stop), running: Running::Task(Some(task)) })
+    }
+
     /// Starts serving `zone` on a thread of its own with its own single-threaded tokio runtime,
     /// for synchronous tests (such as running the `mox` binary with `--dns-server`). Dropping
     /// the value stops the server and joins the thread.
