@@ -140,6 +140,11 @@ pub struct Envelope {
     /// RCPT TO parameters per recipient, by index into `recipients` (missing entries: none),
     /// such as `NOTIFY=FAILURE` and `ORCPT=rfc822;...` (RFC 3461 §4.1, §4.2).
     pub rcpt_parameters: Vec<Vec<String>>,
+    /// When not empty, the RCPT TO paths to send, one per recipient, instead of `recipients`
+    /// rendered: for forms an [`Address`] cannot hold, such as address literals
+    /// (`user@[192.0.2.1]`, RFC 5321 §4.1.3). `recipients` still names them in the results. A
+    /// path with a space, angle bracket or control character is refused.
+    pub forward_paths: Vec<String>,
 }
 
 impl Envelope {
@@ -154,6 +159,7 @@ impl Envelope {
             require_tls: false,
             mail_parameters: Vec::new(),
             rcpt_parameters: Vec::new(),
+            forward_paths: Vec::new(),
         }
     }
 }
@@ -462,8 +468,17 @@ impl Session {
 
         let mut pending = VecDeque::new();
         pending.push_back((Expect::Mail, mail.into_bytes()));
+        if !envelope.forward_paths.is_empty()
+            && envelope.forward_paths.len() != envelope.recipients.len()
+        {
+            return Err(Error::OutOfOrder("forward_paths and recipients differ in length"));
+        }
         for (i, rcpt) in envelope.recipients.iter().enumerate() {
-            let mut command = format!("RCPT TO:<{}>", render(rcpt, smtputf8));
+            let path = match envelope.forward_paths.get(i) {
+                Some(path) => checked_path(path)?.to_string(),
+                None => render(rcpt, smtputf8),
+            };
+            let mut command = format!("RCPT TO:<{path}>");
             for parameter in envelope.rcpt_parameters.get(i).into_iter().flatten() {
                 command.push(' ');
                 command.push_str(checked_parameter(parameter)?);
@@ -806,6 +821,14 @@ fn checked_parameter(parameter: &str) -> Result<&str, Error> {
     Ok(parameter)
 }
 
+/// A forward path as the caller gave it, if it cannot break the command line.
+fn checked_path(path: &str) -> Result<&str, Error> {
+    if path.is_empty() || path.chars().any(|c| c <= ' ' || c == '\x7f' || c == '<' || c == '>') {
+        return Err(Error::InvalidParameter(path.to_string()));
+    }
+    Ok(path)
+}
+
 fn is_ascii_address(address: &Address) -> bool {
     address.localpart.is_ascii() && address.domain.ascii() == address.domain.unicode()
 }
@@ -882,7 +905,16 @@ mod tests {
             "MAIL FROM:<a@a.example> RET=HDRS ENVID=x+2Ey\r\nRCPT TO:<b@b.example> NOTIFY=FAILURE,DELAY\r\nRCPT TO:<c@b.example>\r\nDATA\r\n"
         );
 
+        let mut session = ready_session(b"250-mx\r\n250 PIPELINING\r\n");
+        let mut literal = Envelope::new(None, vec!["u@placeholder.invalid".parse().unwrap()]);
+        literal.forward_paths = vec!["u@[192.0.2.1]".into()];
+        let batch = session.begin(&literal).unwrap();
+        assert_eq!(batch.bytes, b"MAIL FROM:<>\r\nRCPT TO:<u@[192.0.2.1]>\r\nDATA\r\n");
+
         let mut session = ready_session(b"250 mx\r\n");
+        literal.forward_paths = vec!["u@[192.0.2.1]> NOTIFY=NEVER".into()];
+        assert!(matches!(session.begin(&literal), Err(Error::InvalidParameter(_))));
+        literal.forward_paths = vec![];
         envelope.mail_parameters = vec!["RET=HDRS\r\nRSET".into()];
         assert!(matches!(session.begin(&envelope), Err(Error::InvalidParameter(_))));
         envelope.mail_parameters.clear();
