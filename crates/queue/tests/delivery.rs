@@ -2,6 +2,8 @@
 //! loopback DNS server: MX order and fallback, retries on schedule, bounces with DSNs, null MX,
 //! one connection per domain, local recipients, FUTURERELEASE and source addresses.
 
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
+
 mod common;
 
 use std::time::Duration;
