@@ -5,8 +5,8 @@ Options: STARTTLS with a certificate (chain) file, REQUIRETLS and DSN announced 
 RCPT parameters accepted and recorded), the first N RCPTs answered 451 (greylisting), every
 RCPT answered 451 (--tempfail-always), recipients refused with 550.
 
-Writes to OUTDIR: sessions.log, one line "ip port tls" per EHLO (a connection says EHLO again
-after STARTTLS, with the same port), and per accepted message NNNN.eml (the DATA bytes) and
+Writes to OUTDIR: sessions.log, one line "ip port tls|plain ehlo-name" per EHLO (a connection
+says EHLO again after STARTTLS, with the same port), and per accepted message NNNN.eml (the DATA bytes) and
 NNNN.json (envelope, parameters, TLS, peer). Prints READY once listening; runs until killed.
 """
 import argparse
@@ -59,7 +59,7 @@ class Handler:
         session.host_name = hostname
         peer = session.peer
         with lock, open(os.path.join(args.outdir, "sessions.log"), "a") as f:
-            f.write("%s %d %s\n" % (peer[0], peer[1], "tls" if is_tls(server) else "plain"))
+            f.write("%s %d %s %s\n" % (peer[0], peer[1], "tls" if is_tls(server) else "plain", hostname))
         last = responses.pop()  # "250 HELP"
         if args.requiretls:
             responses.append("250-REQUIRETLS")

@@ -12,7 +12,11 @@
 //! 3. Per host: its addresses (CNAMEs followed, DNSSEC status kept). When the MX and address
 //!    lookups were DNSSEC-authenticated, TLSA records are looked up; authenticated records
 //!    make DANE apply, overriding MTA-STS: STARTTLS is required and the certificate must match
-//!    a usable record.
+//!    a usable record. DNSSEC status comes from the answers that have records (a validating
+//!    resolver sets AD on an answer only if it, CNAMEs included, validated); negative answers
+//!    (no CNAME, no AAAA) count neither way, because the hickory adapter cannot tell whether
+//!    they were authenticated. (Forging one takes the path to the validating resolver, which
+//!    DANE has to trust anyway, RFC 7672 §1.3.)
 //! 4. A message with REQUIRETLS goes only to a host verified by DANE or an enforced MTA-STS
 //!    policy that announces REQUIRETLS; a message with `TLS-Required: No` ignores verification
 //!    failures and policy mismatches (RFC 8689 §5).
@@ -112,14 +116,9 @@ pub(crate) async fn destinations(
                     "{domain}: looking up CNAME of {name} failed temporarily"
                 )));
             }
-            Err(e) => {
-                let authentic = not_found_authentic(&e);
-                if seen.len() == 1 {
-                    orig_authentic &= authentic;
-                }
-                expanded_authentic &= authentic;
-                break;
-            }
+            // No CNAME. A negative answer does not count for or against DNSSEC status (see
+            // the module documentation); the MX answer that follows does.
+            Err(_) => break,
         }
     }
     let first = seen.len() == 1;
@@ -153,12 +152,8 @@ pub(crate) async fn destinations(
                 hosts: mxs.into_iter().map(|(_, _, host)| Host::Name(host)).collect(),
             })
         }
-        Err(LookupError::NoRecords { authentic, .. }) => {
+        Err(LookupError::NoRecords { .. }) => {
             // RFC 5321 §5.1: no MX records, the domain itself is the host ("implicit MX").
-            if first {
-                orig_authentic &= authentic;
-            }
-            expanded_authentic &= authentic;
             Ok(Destinations {
                 have_mx: false,
                 orig_authentic,
@@ -174,15 +169,6 @@ pub(crate) async fn destinations(
             format!("recipient domain {domain} does not exist (NXDOMAIN)"),
         )),
         Err(e) => Err(Failure::temporary(format!("{domain}: looking up MX records: {e}"))),
-    }
-}
-
-fn not_found_authentic(e: &LookupError) -> bool {
-    match e {
-        LookupError::NxDomain { authentic, .. } | LookupError::NoRecords { authentic, .. } => {
-            *authentic
-        }
-        _ => false,
     }
 }
 
@@ -235,29 +221,41 @@ pub(crate) async fn host_addresses(
                     "{name}: looking up CNAME failed temporarily"
                 )));
             }
-            Err(e) => {
-                if i == 0 {
-                    authentic &= not_found_authentic(&e);
-                }
-                expanded_authentic &= not_found_authentic(&e);
-                break;
-            }
+            Err(_) => break,
         }
         if i == MAX_CNAMES {
             return Err(Failure::temporary(format!("{name}: too many CNAMEs")));
         }
     }
-    let lookup = resolver
-        .lookup_ip(&current)
-        .await
-        .map_err(|e| Failure::temporary(format!("looking up addresses of {name}: {e}")))?;
-    authentic &= lookup.authentic;
-    expanded_authentic &= lookup.authentic;
-    let ips: Vec<IpAddr> = lookup
-        .records
-        .into_iter()
-        .filter(|ip| !(direct.disable_ipv4 && ip.is_ipv4() || direct.disable_ipv6 && ip.is_ipv6()))
-        .collect();
+    // A and AAAA separately: an address family without records says nothing about DNSSEC
+    // (hickory does not show it for negative answers); every address answer must be secure.
+    let (v4, v6) = tokio::join!(resolver.lookup_a(&current), resolver.lookup_aaaa(&current));
+    let mut ips: Vec<IpAddr> = Vec::new();
+    let mut errors = Vec::new();
+    for result in [
+        v4.map(|l| (l.records.into_iter().map(IpAddr::V4).collect::<Vec<_>>(), l.authentic)),
+        v6.map(|l| (l.records.into_iter().map(IpAddr::V6).collect::<Vec<_>>(), l.authentic)),
+    ] {
+        match result {
+            Ok((records, secure)) => {
+                authentic &= secure;
+                expanded_authentic &= secure;
+                ips.extend(records);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if ips.is_empty() {
+        let temporary = errors.iter().any(|e| e.is_temporary());
+        let detail = errors.first().map(|e| e.to_string()).unwrap_or_default();
+        let f = Failure::temporary(format!("looking up addresses of {name}: {detail}"));
+        return Err(if temporary {
+            f
+        } else {
+            Failure { message: format!("{name}: no A or AAAA records"), ..f }
+        });
+    }
+    ips.retain(|ip| !(direct.disable_ipv4 && ip.is_ipv4() || direct.disable_ipv6 && ip.is_ipv6()));
     if ips.is_empty() {
         return Err(Failure::temporary(format!("{name}: no addresses of an allowed IP family")));
     }
@@ -815,17 +813,23 @@ fn record_tls(
     mode: TlsMode,
 ) {
     if !client.is_tls() {
-        // STARTTLS not offered, and not required.
-        if mode == TlsMode::StartTlsIfOffered && (verifier.verifies() || host_result.is_some()) {
+        // STARTTLS not offered, and not required. Under a testing policy that is a failed
+        // session; otherwise only noted (RFC 8460 §4.3.2.1, as mox: a detail without a count).
+        if mode == TlsMode::StartTlsIfOffered {
+            let count = u64::from(verifier.verifies());
             let detail = failure(
                 ResultType::StarttlsNotSupported,
                 None,
                 Some(host.to_string()),
                 sending_ip,
                 Some(ip),
-                1,
+                count,
             );
-            count_failure(domain_result, host_result, detail);
+            if count > 0 {
+                count_failure(domain_result, host_result, detail);
+            } else if let Some(r) = domain_result {
+                add_failure(r, detail);
+            }
         }
         return;
     }

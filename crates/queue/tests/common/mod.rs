@@ -465,8 +465,16 @@ impl Default for TestQueueOptions {
     }
 }
 
+/// Logs to the test output when `QUEUE_TEST_LOG` is set (e.g. `queue=debug`).
+pub fn init_logging() {
+    if let Ok(filter) = std::env::var("QUEUE_TEST_LOG") {
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
+}
+
 impl TestQueue {
     pub async fn start(options: TestQueueOptions) -> TestQueue {
+        init_logging();
         let zone = dns::MockResolver::from_zone(&options.zone).unwrap();
         let dns = DnsTestServer::start(zone).await.unwrap();
         let mut resolver = dns::HickoryResolver::with_server(dns.addr()).unwrap();
