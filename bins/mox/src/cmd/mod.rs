@@ -123,6 +123,7 @@ commands! {
     import::Import,
     #[command(subcommand)]
     mtasts::Mtasts,
+    retrain::Retrain,
     sendmail::Sendmail,
     #[command(subcommand)]
     spf::Spf,
