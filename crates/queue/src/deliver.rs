@@ -941,6 +941,27 @@ pub(crate) fn xtext(text: &str) -> String {
     out
 }
 
+/// Decodes xtext (RFC 3461 §4): `+HH` to the byte; `None` if malformed or not UTF-8.
+pub(crate) fn xtext_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'+' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            if !hex.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)) {
+                return None;
+            }
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// The IPs dialed per host, for the entries that went to `host`.
 pub(crate) fn note_dialed(works: &mut [Work], host: &str, ip: IpAddr) {
     for work in works.iter_mut().filter(|w| !w.done) {
@@ -979,6 +1000,10 @@ mod tests {
     fn xtext_encoding() {
         assert_eq!(xtext("a+b=c d\u{e9}"), "a+2Bb+3Dc+20d+C3+A9");
         assert_eq!(xtext("rfc822;x@y"), "rfc822;x@y");
+        assert_eq!(xtext_decode("a+2Bb+3Dc+20d+C3+A9").as_deref(), Some("a+b=c d\u{e9}"));
+        assert_eq!(xtext_decode("a+2"), None);
+        assert_eq!(xtext_decode("a+2b"), None, "hex digits are upper case");
+        assert_eq!(xtext_decode("+FF"), None, "not UTF-8");
     }
 
     #[test]

@@ -19,6 +19,9 @@
 //!   whenever offered. The other transports are smarthosts with SASL (SCRAM first), a SOCKS5
 //!   proxy, and failing on purpose. One connection per recipient domain carries all its due
 //!   entries, one transaction each.
+//! - The SMTP server hands messages over through [`runtime::Outgoing`], which [`Queue`]
+//!   implements; [`Settings::from_config`] and [`pkix_roots`] take the settings from mox.conf
+//!   and domains.conf as the `config` crate loads them.
 //! - Entries for local domains, and DSNs for local senders, go into the store through
 //!   [`LocalDelivery`] ([`StoreDelivery`] is a small implementation over `store`).
 //! - DSNs ([`dsn`], RFC 3464) honour NOTIFY, RET and ENVID (RFC 3461); DSN parameters are passed
@@ -87,9 +90,11 @@ mod direct;
 pub mod dsn;
 mod entry;
 mod error;
+mod from_config;
 #[doc(hidden)]
 pub mod fuzzing;
 mod local;
+mod outgoing;
 mod queue;
 pub mod schedule;
 mod settings;
@@ -104,6 +109,7 @@ pub use entry::{
     Recipient, RecipientState, Ret,
 };
 pub use error::Error;
+pub use from_config::{SettingsError, pkix_roots};
 pub use local::{LocalDelivery, LocalDeliveryError, StoreDelivery};
 pub use queue::{Queue, QueueBuilder, Stats};
 pub use schedule::backoff;
