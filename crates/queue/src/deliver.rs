@@ -5,12 +5,13 @@
 //! # When a delivery is marked
 //!
 //! An entry is one SMTP transaction. As soon as the server's reply to the message data (or to
-//! the recipients) is read, the entry's new state goes to the database writer, before anything
-//! else is sent on the connection, and the next entry's transaction does not wait for it to be
-//! flushed: the writer commits these marks in groups. So after a 250, the only moment at which
-//! a crash can lead to sending the message again is the few milliseconds between reading the
-//! 250 and the commit of its mark (RFC 5321 §6.1 accepts a duplicate there, a loss never). A
-//! run does not take the next batch of entries before its marks are committed.
+//! the recipients) is read, the entry's new state goes to the database writer, and the next
+//! transaction on that connection starts only once it is committed (the writer commits the
+//! marks of all connections together, so waiting costs little throughput when many
+//! connections are busy). After a 250, the only moment at which a crash can lead to sending
+//! the message again is the few milliseconds between reading the 250 and that commit, and
+//! then only that one message per connection (RFC 5321 §6.1 accepts a duplicate there, a loss
+//! never). A run does not take the next batch of entries before its marks are committed.
 //!
 //! DSNs are queued as new entries in the same commit that records the failure, so a crash
 //! never loses a DSN nor sends one twice.
@@ -156,8 +157,10 @@ pub(crate) struct Attempt<'a> {
 }
 
 /// Delivers the due entries of `domain`, batch after batch, until none is due or the queue
-/// stops.
-pub(crate) async fn deliver_domain(inner: &Inner, domain: &str) {
+/// stops. A large batch is split over several connections (at most
+/// [`Settings::max_connections_per_domain`]), each with at least
+/// [`MIN_ENTRIES_PER_CONNECTION`] entries.
+pub(crate) async fn deliver_domain(inner: &Arc<Inner>, domain: &str) {
     loop {
         if inner.stopping.load(Ordering::Relaxed) {
             return;
@@ -173,29 +176,55 @@ pub(crate) async fn deliver_domain(inner: &Inner, domain: &str) {
         if due.is_empty() {
             return;
         }
-        let span = tracing::info_span!("delivery", %domain, entries = due.len());
-        let mut attempt = Attempt {
-            inner,
-            settings,
-            start: inner.clock.now(),
-            commits: Vec::new(),
-            tls_results: Vec::new(),
-        };
-        tracing::Instrument::instrument(deliver_batch(&mut attempt, domain, due), span).await;
-        if !attempt.tls_results.is_empty() && !attempt.settings.no_outgoing_tls_reports {
-            let records = std::mem::take(&mut attempt.tls_results);
-            attempt.commits.push(inner.db.submit(vec![Op::TlsResults(records)], Vec::new()));
+        let connections = settings
+            .max_connections_per_domain
+            .clamp(1, (due.len() / MIN_ENTRIES_PER_CONNECTION).max(1));
+        let mut chunks: Vec<Vec<Entry>> = (0..connections).map(|_| Vec::new()).collect();
+        let per_chunk = due.len().div_ceil(connections);
+        for (i, entry) in due.into_iter().enumerate() {
+            chunks[i / per_chunk].push(entry);
         }
-        // The next batch is read from the database: every mark must be in it first.
-        for commit in std::mem::take(&mut attempt.commits) {
-            match commit.await {
-                Ok(Ok(committed)) => inner.after_commit(&committed),
-                Ok(Err(e)) => {
-                    tracing::error!(%domain, error = %e, "queue: recording delivery results failed");
-                    return;
-                }
-                Err(_) => return,
-            }
+        let mut runs = tokio::task::JoinSet::new();
+        for chunk in chunks.into_iter().filter(|c| !c.is_empty()) {
+            let inner = inner.clone();
+            let domain = domain.to_string();
+            runs.spawn(async move { deliver_chunk(&inner, &domain, chunk).await });
+        }
+        let mut ok = true;
+        while let Some(done) = runs.join_next().await {
+            ok &= done.unwrap_or(false);
+        }
+        if !ok {
+            return;
+        }
+    }
+}
+
+/// The fewest entries worth a connection of their own when a domain's batch is split.
+pub(crate) const MIN_ENTRIES_PER_CONNECTION: usize = 16;
+
+/// Delivers `due` (entries of `domain`) and waits until every outcome is committed: the next
+/// batch is read from the database. Returns false if recording failed.
+async fn deliver_chunk(inner: &Inner, domain: &str, due: Vec<Entry>) -> bool {
+    let span = tracing::info_span!("delivery", %domain, entries = due.len());
+    let settings = inner.settings();
+    let mut attempt = Attempt {
+        inner,
+        settings,
+        start: inner.clock.now(),
+        commits: Vec::new(),
+        tls_results: Vec::new(),
+    };
+    tracing::Instrument::instrument(deliver_batch(&mut attempt, domain, due), span).await;
+    if !attempt.tls_results.is_empty() && !attempt.settings.no_outgoing_tls_reports {
+        let records = std::mem::take(&mut attempt.tls_results);
+        attempt.commits.push(inner.db.submit(vec![Op::TlsResults(records)], Vec::new()));
+    }
+    match attempt.flush().await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(%domain, error = %e, "queue: recording delivery results failed");
+            false
         }
     }
 }
@@ -371,6 +400,18 @@ fn local_failure(e: crate::local::LocalDeliveryError) -> Failure {
 }
 
 impl Attempt<'_> {
+    /// Waits until the outcomes handed to the writer are committed, and tells the scheduler.
+    pub(crate) async fn flush(&mut self) -> Result<(), String> {
+        for commit in std::mem::take(&mut self.commits) {
+            match commit.await {
+                Ok(Ok(committed)) => self.inner.after_commit(&committed),
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err("queue writer stopped".into()),
+            }
+        }
+        Ok(())
+    }
+
     /// Records the outcome of `work` for this attempt: recipients `decided` by a server, the
     /// others (still pending) failed with `failure`. Reschedules or removes the entry and
     /// queues DSNs, in one commit that is handed to the writer at once.
@@ -809,6 +850,12 @@ pub(crate) async fn send_entries(
                     .collect();
                 work.remote = Remote { relays_dsn, ..remote.clone() };
                 attempt.finalize(work, decided, None).await;
+                // The next transaction only after this one's outcome is on disk: a crash can
+                // then resend at most this message per connection (its 250 read, its mark not
+                // yet committed), not a whole commit interval's worth.
+                if let Err(e) = attempt.flush().await {
+                    return Err(Failure::temporary(format!("recording delivery: {e}")));
+                }
             }
             Err(e @ smtpclient::Error::RequireTlsUnavailable(_)) => {
                 // Another host may have it.

@@ -33,9 +33,12 @@ pub struct Settings {
     pub smtp_port: u16,
     /// How many recipient domains are delivered to at the same time (mox: 10).
     pub max_concurrent_deliveries: usize,
-    /// How many entries of one domain a delivery takes from the queue at once, and so the
-    /// most that one connection delivers before the queue looks again.
+    /// How many entries of one domain a delivery takes from the queue at once.
     pub batch_size: usize,
+    /// How many connections at most deliver a large batch of one domain in parallel (each
+    /// with at least 16 entries). A connection sends its next message only after the previous
+    /// one's outcome is on disk, so this bounds a domain's throughput too.
+    pub max_connections_per_domain: usize,
     /// Attempts before giving up (see [`crate::schedule`]).
     pub max_attempts: u32,
     /// SMTP timeouts (RFC 5321 §4.5.3.2 by default).
@@ -61,6 +64,7 @@ impl Settings {
             smtp_port: 25,
             max_concurrent_deliveries: 10,
             batch_size: 256,
+            max_connections_per_domain: 8,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             timeouts: smtpclient::Timeouts::default(),
             connect_timeout: Duration::from_secs(30),
