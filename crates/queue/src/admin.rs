@@ -8,9 +8,15 @@ use crate::error::Error;
 
 /// Which entries an operation applies to. Every given condition must hold; an empty filter
 /// matches every entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// It serializes to JSON with mox's queue filter names (`IDs`, `To`, `From`, `Account`,
+/// `Transport`) plus `ToDomain` and `Recipient`, for sending over the control socket as mox
+/// does.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
 pub struct Filter {
     /// Entry ids (`-id`, repeatable, or `-ids 1,2,3`).
+    #[serde(rename = "IDs")]
     pub ids: Vec<QueueId>,
     /// Recipient domain (`-todomain`), compared in ASCII.
     pub to_domain: Option<String>,
@@ -257,6 +263,10 @@ mod tests {
         assert_eq!(f(Filter { from: Some("ME@".into()), ..Filter::default() }), [1, 2]);
         let bad = Filter { to_domain: Some("a..b".into()), ..Filter::default() };
         assert!(bad.normalized().is_err());
+        let json = serde_json::to_string(&Filter { ids: vec![QueueId(3)], to: Some("@x".into()), ..Filter::default() }).unwrap();
+        assert!(json.contains(r#""IDs":[3]"#) && json.contains(r#""To":"@x""#), "{json}");
+        let back: Filter = serde_json::from_str(r#"{"IDs":[1,2],"Transport":""}"#).unwrap();
+        assert_eq!((back.ids.len(), back.transport.as_deref()), (2, Some("")));
     }
 
     #[test]

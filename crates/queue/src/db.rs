@@ -107,9 +107,9 @@ impl std::fmt::Debug for Db {
 }
 
 impl Db {
-    /// Opens (creating if needed) the queue in `dir`, removes message files without entries,
-    /// and starts the writer.
-    pub(crate) fn open(dir: &Path) -> Result<Db, Error> {
+    /// Opens (creating if needed) the queue in `dir`; with `cleanup` (the delivering process,
+    /// holding the queue lock) removes message files without entries.
+    pub(crate) fn open(dir: &Path, cleanup: bool) -> Result<Db, Error> {
         let index = dir.join("index");
         for d in [dir.to_path_buf(), index.clone(), dir.join("msg")] {
             fs::create_dir_all(&d).map_err(Error::io(&d, "create directory"))?;
@@ -175,7 +175,9 @@ impl Db {
             known_subdirs: Mutex::new(HashSet::new()),
             file_sync,
         };
-        db.remove_orphan_files()?;
+        if cleanup {
+            db.remove_orphan_files()?;
+        }
         Ok(db)
     }
 
@@ -581,6 +583,7 @@ fn writer_loop(db: std::sync::Weak<Db>, receiver: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let Some(db) = db.upgrade() else {
             for job in jobs {
                 let _ = job.done.send(Err("queue closed".into()));
@@ -588,6 +591,7 @@ fn writer_loop(db: std::sync::Weak<Db>, receiver: mpsc::Receiver<Job>) {
             return;
         };
         let result = db.commit_batch(&mut jobs);
+        tracing::trace!(jobs = jobs.len(), ms = started.elapsed().as_secs_f64() * 1000.0, "queue: committed");
         for (job, outcome) in jobs.into_iter().zip(result) {
             let _ = job.done.send(outcome);
         }

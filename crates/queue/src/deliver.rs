@@ -814,8 +814,8 @@ pub(crate) async fn send_entries(
         }
         let (envelope, relays_dsn) = envelope_for(&work.entry, client.capabilities());
         let path = attempt.inner.db.message_path(work.entry.id);
-        let file = match tokio::fs::File::open(&path).await {
-            Ok(f) => f,
+        let reader = match MessageSource::open(&path, work.entry.size).await {
+            Ok(r) => r,
             Err(e) => {
                 let failure =
                     Failure::temporary(format!("opening queued message {}: {e}", path.display()));
@@ -825,7 +825,6 @@ pub(crate) async fn send_entries(
             }
         };
         attempt.inner.counters.transactions.fetch_add(1, Ordering::Relaxed);
-        let reader = tokio::io::BufReader::with_capacity(64 * 1024, file);
         match client.deliver(&envelope, reader).await {
             Ok(delivery) => {
                 let decided = delivery
@@ -891,6 +890,39 @@ pub(crate) async fn send_entries(
         }
     }
     Ok(())
+}
+
+/// A queued message to send: read at once when small (one read of a cached file costs less
+/// than the trips through tokio's blocking pool that streaming takes), streamed when large.
+enum MessageSource {
+    Memory(std::io::Cursor<Vec<u8>>),
+    File(tokio::io::BufReader<tokio::fs::File>),
+}
+
+/// Messages up to this size are read whole.
+const READ_WHOLE_LIMIT: u64 = 1024 * 1024;
+
+impl MessageSource {
+    async fn open(path: &std::path::Path, size: u64) -> std::io::Result<MessageSource> {
+        if size <= READ_WHOLE_LIMIT {
+            return Ok(MessageSource::Memory(std::io::Cursor::new(std::fs::read(path)?)));
+        }
+        let file = tokio::fs::File::open(path).await?;
+        Ok(MessageSource::File(tokio::io::BufReader::with_capacity(64 * 1024, file)))
+    }
+}
+
+impl tokio::io::AsyncRead for MessageSource {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            MessageSource::Memory(c) => std::pin::Pin::new(c).poll_read(cx, buf),
+            MessageSource::File(f) => std::pin::Pin::new(f).poll_read(cx, buf),
+        }
+    }
 }
 
 /// The SMTP envelope of an entry's pending recipients, with DSN parameters when the server

@@ -80,6 +80,9 @@ pub(crate) struct Inner {
     pub(crate) pkix_roots: Arc<RootCertStore>,
     pub(crate) counters: Counters,
     pub(crate) stopping: AtomicBool,
+    /// The queue lock of the delivering process, held while open.
+    #[allow(dead_code, reason = "held for as long as the queue is open, never read")]
+    lock: Option<std::fs::File>,
     sched: Mutex<Sched>,
     kick: Notify,
 }
@@ -193,7 +196,27 @@ impl QueueBuilder {
     /// Opens the queue: creates the directory if needed, removes leftovers of an interrupted
     /// run and starts the database writer. Deliveries start with [`Queue::run`].
     pub fn open(self) -> Result<Queue, Error> {
-        let db = Arc::new(Db::open(&self.dir)?);
+        // One delivering process per queue: a second would deliver everything twice.
+        std::fs::create_dir_all(&self.dir).map_err(Error::io(&self.dir, "create directory"))?;
+        let lock_path = self.dir.join("queue.lock");
+        let lock = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(Error::io(&lock_path, "open lock file"))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Locked { path: self.dir }),
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, "lock")(e)),
+        }
+        self.open_inner(Some(lock))
+    }
+
+    /// Opens with the queue lock held (deliveries, cleanup of leftovers) or without (the
+    /// operator's operations).
+    fn open_inner(self, lock: Option<std::fs::File>) -> Result<Queue, Error> {
+        let db = Arc::new(Db::open(&self.dir, lock.is_some())?);
         db.start_writer()?;
         let resolver = match self.resolver {
             Some(r) => r,
@@ -221,6 +244,7 @@ impl QueueBuilder {
             pkix_roots,
             counters: Counters::default(),
             stopping: AtomicBool::new(false),
+            lock,
             sched: Mutex::new(Sched::default()),
             kick: Notify::new(),
         };
@@ -231,6 +255,18 @@ impl QueueBuilder {
 }
 
 impl Queue {
+    /// Opens the queue in `dir` for the operator's operations ([`list`](Queue::list),
+    /// [`kick`](Queue::kick), [`drop_entries`](Queue::drop_entries), [`dump`](Queue::dump))
+    /// while another process may be delivering from it: LMDB coordinates the two, and the
+    /// delivering process sees the changes at its next look at the schedule (within a
+    /// minute). Nothing is delivered through this handle, and no files are cleaned up.
+    pub fn open_admin(dir: impl Into<PathBuf>) -> Result<Queue, Error> {
+        let hostname = dns::Domain::parse("localhost").map_err(|e| Error::InvalidFilter(e.to_string()))?;
+        Queue::builder(dir, Settings::new(hostname))
+            .resolver(Arc::new(dns::MockResolver::new()))
+            .open_inner(None)
+    }
+
     /// A builder for the queue in `dir` (mox: `<datadir>/queue`).
     pub fn builder(dir: impl Into<PathBuf>, settings: Settings) -> QueueBuilder {
         QueueBuilder {
@@ -682,6 +718,23 @@ mod tests {
         assert_eq!(s.earliest(), Some(10));
         s.set("a", None);
         assert_eq!(s.earliest(), None);
+    }
+
+    #[test]
+    fn one_delivering_process_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || {
+            Queue::builder(dir.path(), Settings::new(dns::Domain::parse("x.example").unwrap()))
+                .resolver(Arc::new(dns::MockResolver::new()))
+                .open()
+        };
+        let first = open().unwrap();
+        assert!(matches!(open(), Err(Error::Locked { .. })));
+        // The operator's handle works beside it.
+        let admin = Queue::open_admin(dir.path()).unwrap();
+        assert!(admin.is_empty().unwrap());
+        drop(first);
+        let _again = open().unwrap();
     }
 
     #[test]

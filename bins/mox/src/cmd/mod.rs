@@ -123,6 +123,8 @@ commands! {
     import::Import,
     #[command(subcommand)]
     mtasts::Mtasts,
+    #[command(subcommand)]
+    queue::Queue,
     retrain::Retrain,
     sendmail::Sendmail,
     #[command(subcommand)]
