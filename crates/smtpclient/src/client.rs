@@ -156,6 +156,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         }
     }
 
+    /// Authenticates on a session established without [`SessionConfig::auth`], with the
+    /// mechanism the caller chose after looking at [`capabilities`](Client::capabilities) (see
+    /// [`Session::authenticate`]). An error leaves the session unusable.
+    pub async fn authenticate(&mut self, auth: crate::session::AuthConfig) -> Result<(), Error> {
+        let action = self.session.authenticate(auth)?;
+        match self.drive(action).await? {
+            Action::Ready => Ok(()),
+            _ => Err(Error::OutOfOrder("authentication ended unexpectedly")),
+        }
+    }
+
     /// Ends the session politely: QUIT, its reply, closing the stream.
     pub async fn quit(mut self) -> Result<(), Error> {
         let quit = self.session.quit();

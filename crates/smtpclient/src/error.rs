@@ -158,6 +158,10 @@ pub enum Error {
     /// REQUIRETLS was asked for, and the server lacks it or the connection has no TLS.
     #[error("REQUIRETLS requested but {0}")]
     RequireTlsUnavailable(&'static str),
+    /// A MAIL or RCPT parameter given in the [`Envelope`](crate::Envelope) is empty or has a
+    /// space or control character.
+    #[error("invalid SMTP command parameter {0:?}")]
+    InvalidParameter(String),
     /// The caller used the session out of order (e.g. delivered before setup finished).
     #[error("session used out of order: {0}")]
     OutOfOrder(&'static str),

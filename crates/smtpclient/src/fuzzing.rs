@@ -16,6 +16,18 @@ pub fn reply(data: &[u8]) {
     }
 }
 
+/// SOCKS5 method selection and CONNECT replies from arbitrary bytes: errors or a length within
+/// the input, never panics.
+pub fn socks5(data: &[u8]) {
+    if let Ok(Some(used)) = crate::dial::parse_socks5_method(data) {
+        assert!(used <= data.len());
+    }
+    if let Ok(Some((bound, used))) = crate::dial::parse_socks5_reply(data) {
+        assert!(used <= data.len());
+        let _ = bound.to_string();
+    }
+}
+
 /// The session state machine driven by arbitrary replies (STARTTLS taken, AUTH configured):
 /// errors, never panics.
 pub fn session(data: &[u8]) {
@@ -97,7 +109,10 @@ mod tests {
         {
             super::dotstuff(sample);
             super::reply(sample);
+            super::socks5(sample);
         }
+        super::socks5(&[5, 0, 0, 3, 255, b'x']);
+        super::socks5(&[5, 0, 0, 4, 1, 2]);
         super::reply(b"250-a\r\n250 b\r\n354 go\r\n");
         // A whole session: STARTTLS, AUTH refused.
         super::session(b"\x04220 hi\r\n250-x\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n220 go\r\n250-x\r\n250 AUTH PLAIN CRAM-MD5\r\n334 PGE+\r\n535 no\r\n");

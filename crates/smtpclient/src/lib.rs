@@ -13,6 +13,8 @@
 //! - [`Client`] drives a session over tokio with rustls (ring), implicit TLS or STARTTLS with
 //!   the verification policy the caller chooses ([`TlsVerification`]), and the RFC 5321
 //!   §4.5.3.2 timeouts ([`Timeouts`]).
+//! - [`dial`] opens the connection from a chosen local address or through a SOCKS5 proxy
+//!   (RFC 1928), for [`Client::establish`].
 //! - [`Error::is_permanent`] and [`Reply::is_permanent`] tell a queue whether to retry.
 //!
 //! Logging: protocol lines at `trace` level; AUTH exchanges only at the `traceauth::smtpclient` target (see the `mox` logging conventions).
@@ -53,6 +55,7 @@
 
 mod capabilities;
 mod client;
+pub mod dial;
 mod dotstuff;
 mod error;
 #[doc(hidden)]

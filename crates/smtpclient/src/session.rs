@@ -132,6 +132,19 @@ pub struct Envelope {
     pub smtputf8: bool,
     /// Ask for REQUIRETLS (RFC 8689): needs TLS and the extension.
     pub require_tls: bool,
+    /// More MAIL FROM parameters (`esmtp-param`, RFC 5321 §4.1.2), each `keyword[=value]`,
+    /// sent as given after the ones above: e.g. `RET=HDRS` and `ENVID=...` of the DSN extension
+    /// (RFC 3461 §4) when the server announces it. A parameter with a space or control
+    /// character is refused ([`Error::InvalidParameter`]).
+    pub mail_parameters: Vec<String>,
+    /// RCPT TO parameters per recipient, by index into `recipients` (missing entries: none),
+    /// such as `NOTIFY=FAILURE` and `ORCPT=rfc822;...` (RFC 3461 §4.1, §4.2).
+    pub rcpt_parameters: Vec<Vec<String>>,
+    /// When not empty, the RCPT TO paths to send, one per recipient, instead of `recipients`
+    /// rendered: for forms an [`Address`] cannot hold, such as address literals
+    /// (`user@[192.0.2.1]`, RFC 5321 §4.1.3). `recipients` still names them in the results. A
+    /// path with a space, angle bracket or control character is refused.
+    pub forward_paths: Vec<String>,
 }
 
 impl Envelope {
@@ -144,6 +157,9 @@ impl Envelope {
             eight_bit: false,
             smtputf8: false,
             require_tls: false,
+            mail_parameters: Vec::new(),
+            rcpt_parameters: Vec::new(),
+            forward_paths: Vec::new(),
         }
     }
 }
@@ -385,6 +401,19 @@ impl Session {
         result
     }
 
+    /// Authenticates now, on a session that is [`Ready`](Action::Ready) and was set up without
+    /// [`SessionConfig::auth`]: for callers that choose the mechanism from what the server
+    /// offers ([`capabilities`](Session::capabilities)), such as a relay that may use only the
+    /// mechanisms its configuration lists. Returns the AUTH command; the exchange then runs as
+    /// during setup and ends in [`Action::Ready`].
+    pub fn authenticate(&mut self, auth: AuthConfig) -> Result<Action, Error> {
+        if !matches!(self.stage, Stage::Ready) || !self.expected.is_empty() {
+            return Err(Error::OutOfOrder("authenticate() on a session that is not ready"));
+        }
+        self.config.auth = Some(auth);
+        self.after_tls_decision()
+    }
+
     /// Starts a mail transaction. Returns the commands to send: with PIPELINING, MAIL, every
     /// RCPT and DATA at once (RFC 2920); otherwise MAIL alone.
     pub fn begin(&mut self, envelope: &Envelope) -> Result<Outgoing, Error> {
@@ -431,15 +460,31 @@ impl Session {
         if envelope.require_tls {
             mail.push_str(" REQUIRETLS");
         }
+        for parameter in &envelope.mail_parameters {
+            mail.push(' ');
+            mail.push_str(checked_parameter(parameter)?);
+        }
         mail.push_str("\r\n");
 
         let mut pending = VecDeque::new();
         pending.push_back((Expect::Mail, mail.into_bytes()));
+        if !envelope.forward_paths.is_empty()
+            && envelope.forward_paths.len() != envelope.recipients.len()
+        {
+            return Err(Error::OutOfOrder("forward_paths and recipients differ in length"));
+        }
         for (i, rcpt) in envelope.recipients.iter().enumerate() {
-            pending.push_back((
-                Expect::Rcpt(i),
-                format!("RCPT TO:<{}>\r\n", render(rcpt, smtputf8)).into_bytes(),
-            ));
+            let path = match envelope.forward_paths.get(i) {
+                Some(path) => checked_path(path)?.to_string(),
+                None => render(rcpt, smtputf8),
+            };
+            let mut command = format!("RCPT TO:<{path}>");
+            for parameter in envelope.rcpt_parameters.get(i).into_iter().flatten() {
+                command.push(' ');
+                command.push_str(checked_parameter(parameter)?);
+            }
+            command.push_str("\r\n");
+            pending.push_back((Expect::Rcpt(i), command.into_bytes()));
         }
         pending.push_back((Expect::Data, b"DATA\r\n".to_vec()));
         let mut transaction = Transaction {
@@ -768,6 +813,22 @@ pub fn select_mechanism(
         .ok_or_else(|| Error::NoAuthMechanism { offered: offered.to_vec() })
 }
 
+/// An `esmtp-param` as the caller gave it, if it cannot break the command line.
+fn checked_parameter(parameter: &str) -> Result<&str, Error> {
+    if parameter.is_empty() || parameter.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err(Error::InvalidParameter(parameter.to_string()));
+    }
+    Ok(parameter)
+}
+
+/// A forward path as the caller gave it, if it cannot break the command line.
+fn checked_path(path: &str) -> Result<&str, Error> {
+    if path.is_empty() || path.chars().any(|c| c <= ' ' || c == '\x7f' || c == '<' || c == '>') {
+        return Err(Error::InvalidParameter(path.to_string()));
+    }
+    Ok(path)
+}
+
 fn is_ascii_address(address: &Address) -> bool {
     address.localpart.is_ascii() && address.domain.ascii() == address.domain.unicode()
 }
@@ -778,5 +839,86 @@ fn render(address: &Address, smtputf8: bool) -> String {
         address.to_string()
     } else {
         format!("{}@{}", address.localpart, address.domain.ascii())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reply::parse_reply;
+
+    fn reply(text: &[u8]) -> Reply {
+        parse_reply(text).unwrap().unwrap().0
+    }
+
+    fn ready_session(ehlo: &[u8]) -> Session {
+        let mut session = Session::new(SessionConfig {
+            hostname: dns::Domain::parse("client.example").unwrap(),
+            tls: TlsMode::Plaintext,
+            auth: None,
+            timeouts: Timeouts::default(),
+        });
+        session.start();
+        session.on_reply(reply(b"220 mx ESMTP\r\n")).unwrap();
+        assert!(matches!(session.on_reply(reply(ehlo)).unwrap(), Action::Ready));
+        session
+    }
+
+    #[test]
+    fn authenticate_after_setup_with_chosen_mechanism() {
+        let mut session = ready_session(b"250-mx\r\n250 AUTH PLAIN CRAM-MD5\r\n");
+        assert_eq!(session.capabilities().auth, ["PLAIN", "CRAM-MD5"]);
+        let auth = AuthConfig {
+            username: "u".into(),
+            password: Secret::new("p".to_string()),
+            mechanism: Some(Mechanism::Plain),
+            allow_password_without_tls: true,
+        };
+        let Action::Send(command) = session.authenticate(auth).unwrap() else { panic!() };
+        assert!(command.secret);
+        assert_eq!(command.bytes, b"AUTH PLAIN AHUAcA==\r\n");
+        assert!(matches!(session.on_reply(reply(b"235 ok\r\n")).unwrap(), Action::Ready));
+        // Not twice at once, and not in the middle of something.
+        let envelope = Envelope::new(None, vec!["a@b.example".parse().unwrap()]);
+        session.begin(&envelope).unwrap();
+        let again = AuthConfig {
+            username: "u".into(),
+            password: Secret::new("p".to_string()),
+            mechanism: None,
+            allow_password_without_tls: false,
+        };
+        assert!(matches!(session.authenticate(again), Err(Error::OutOfOrder(_))));
+    }
+
+    #[test]
+    fn mail_and_rcpt_parameters() {
+        let mut session = ready_session(b"250-mx\r\n250-PIPELINING\r\n250 DSN\r\n");
+        let mut envelope = Envelope::new(
+            Some("a@a.example".parse().unwrap()),
+            vec!["b@b.example".parse().unwrap(), "c@b.example".parse().unwrap()],
+        );
+        envelope.mail_parameters = vec!["RET=HDRS".into(), "ENVID=x+2Ey".into()];
+        envelope.rcpt_parameters = vec![vec!["NOTIFY=FAILURE,DELAY".into()]];
+        let batch = session.begin(&envelope).unwrap();
+        assert_eq!(
+            String::from_utf8(batch.bytes).unwrap(),
+            "MAIL FROM:<a@a.example> RET=HDRS ENVID=x+2Ey\r\nRCPT TO:<b@b.example> NOTIFY=FAILURE,DELAY\r\nRCPT TO:<c@b.example>\r\nDATA\r\n"
+        );
+
+        let mut session = ready_session(b"250-mx\r\n250 PIPELINING\r\n");
+        let mut literal = Envelope::new(None, vec!["u@placeholder.invalid".parse().unwrap()]);
+        literal.forward_paths = vec!["u@[192.0.2.1]".into()];
+        let batch = session.begin(&literal).unwrap();
+        assert_eq!(batch.bytes, b"MAIL FROM:<>\r\nRCPT TO:<u@[192.0.2.1]>\r\nDATA\r\n");
+
+        let mut session = ready_session(b"250 mx\r\n");
+        literal.forward_paths = vec!["u@[192.0.2.1]> NOTIFY=NEVER".into()];
+        assert!(matches!(session.begin(&literal), Err(Error::InvalidParameter(_))));
+        literal.forward_paths = vec![];
+        envelope.mail_parameters = vec!["RET=HDRS\r\nRSET".into()];
+        assert!(matches!(session.begin(&envelope), Err(Error::InvalidParameter(_))));
+        envelope.mail_parameters.clear();
+        envelope.rcpt_parameters = vec![vec![String::new()]];
+        assert!(matches!(session.begin(&envelope), Err(Error::InvalidParameter(_))));
     }
 }

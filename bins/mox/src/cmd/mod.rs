@@ -133,6 +133,8 @@ commands! {
     example::Example,
     #[command(subcommand)]
     mtasts::Mtasts,
+    #[command(subcommand)]
+    queue::Queue,
     retrain::Retrain,
     sendmail::Sendmail,
     #[command(subcommand)]

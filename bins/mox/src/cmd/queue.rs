@@ -1,0 +1,249 @@
+//! `mox queue list|kick|drop|dump`: the outgoing queue.
+//!
+//! mox does these over the running server's control socket. Until mox-rs's `mox serve` has
+//! one, they open the queue directory (`<datadir>/queue`) directly, which is safe while the
+//! server runs (LMDB coordinates both processes; the server picks up kicks and drops within a
+//! minute). The operations themselves are `queue::Queue::{list, kick, drop_entries, dump}` with
+//! a `queue::Filter`, which is what the control socket will call.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::cmd::{Run, usage_error};
+use crate::context::Context;
+
+/// List, reschedule, remove or print messages in the outgoing delivery queue.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Queue {
+    List(List),
+    Kick(Kick),
+    Drop(Drop),
+    Dump(Dump),
+}
+
+impl Run for Queue {
+    async fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        match self {
+            Queue::List(c) => c.run(ctx).await,
+            Queue::Kick(c) => c.run(ctx).await,
+            Queue::Drop(c) => c.run(ctx).await,
+            Queue::Dump(c) => c.run(ctx).await,
+        }
+    }
+}
+
+/// Where the queue is.
+#[derive(Debug, clap::Args)]
+struct Location {
+    /// Data directory holding queue/; default: DataDir of mox.conf.
+    #[arg(long, value_name = "dir")]
+    datadir: Option<PathBuf>,
+}
+
+impl Location {
+    fn open(&self, ctx: &Context) -> anyhow::Result<queue::Queue> {
+        let datadir = match &self.datadir {
+            Some(d) => d.clone(),
+            None => {
+                let config = config::load(ctx.config_path())
+                    .map_err(|e| anyhow::anyhow!("loading {}: {e}", ctx.config_path().display()))?;
+                config.data_dir.clone()
+            }
+        };
+        let dir = datadir.join("queue");
+        if !dir.join("index").exists() {
+            anyhow::bail!("no queue at {} (nothing was ever queued, or wrong -datadir)", dir.display());
+        }
+        queue::Queue::open_admin(&dir).with_context(|| format!("opening queue {}", dir.display()))
+    }
+}
+
+/// Which messages.
+#[derive(Debug, clap::Args)]
+struct FilterArgs {
+    /// Message (queue entry) ID; repeat for more.
+    #[arg(long = "id", value_name = "id")]
+    id: Vec<u64>,
+    /// Comma-separated list of message IDs.
+    #[arg(long, value_name = "ids", value_delimiter = ',')]
+    ids: Vec<u64>,
+    /// Recipient domain.
+    #[arg(long, value_name = "domain")]
+    todomain: Option<String>,
+    /// Recipient address.
+    #[arg(long, value_name = "address")]
+    recipient: Option<String>,
+    /// Part of a recipient address; "@example.com" matches all messages for a domain.
+    #[arg(long, value_name = "text")]
+    to: Option<String>,
+    /// Part of the sender address.
+    #[arg(long, value_name = "text")]
+    from: Option<String>,
+    /// Account that queued the message.
+    #[arg(long, value_name = "account")]
+    account: Option<String>,
+    /// Transport the message is to use; an empty value matches the default (routes).
+    #[arg(long, value_name = "transport")]
+    transport: Option<String>,
+}
+
+impl FilterArgs {
+    fn filter(self) -> anyhow::Result<queue::Filter> {
+        let filter = queue::Filter {
+            ids: self.id.into_iter().chain(self.ids).map(queue::QueueId).collect(),
+            to_domain: self.todomain,
+            recipient: self.recipient,
+            to: self.to,
+            from: self.from,
+            account: self.account,
+            transport: self.transport,
+        };
+        filter.normalized().map_err(|e| usage_error(e.to_string()))
+    }
+}
+
+/// List matching messages in the delivery queue.
+///
+/// Prints each message with its ID, when it was queued, sender, the recipients still to be
+/// delivered, the attempts made, the time until the next attempt, the time since the last
+/// attempt, and the last error. Messages on hold (FUTURERELEASE) show their release time as the
+/// next attempt.
+#[derive(Debug, clap::Args)]
+pub(crate) struct List {
+    #[command(flatten)]
+    location: Location,
+    #[command(flatten)]
+    filter: FilterArgs,
+}
+
+impl Run for List {
+    async fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        let queue = self.location.open(ctx)?;
+        let entries = queue.list(&self.filter.filter()?)?;
+        write!(ctx.stdout(), "{}", queue::format_list(&entries, std::time::SystemTime::now()))?;
+        Ok(())
+    }
+}
+
+/// Schedule matching messages for immediate delivery.
+///
+/// The next delivery attempt of each matching message is set to now. A running server starts
+/// the attempts within a minute.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Kick {
+    #[command(flatten)]
+    location: Location,
+    #[command(flatten)]
+    filter: FilterArgs,
+}
+
+impl Run for Kick {
+    async fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        let queue = self.location.open(ctx)?;
+        let n = queue.kick(&self.filter.filter()?).await?;
+        writeln!(ctx.stdout(), "{n} message(s) scheduled for immediate delivery")?;
+        Ok(())
+    }
+}
+
+/// Remove matching messages from the queue.
+///
+/// Dangerous: the messages are removed without a DSN to the sender; without flags, all
+/// messages are removed (as in mox). Use "queue dump" first to keep a copy.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Drop {
+    #[command(flatten)]
+    location: Location,
+    #[command(flatten)]
+    filter: FilterArgs,
+}
+
+impl Run for Drop {
+    async fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        let queue = self.location.open(ctx)?;
+        let n = queue.drop_entries(&self.filter.filter()?).await?;
+        writeln!(ctx.stdout(), "{n} message(s) dropped")?;
+        Ok(())
+    }
+}
+
+/// Print a message from the queue.
+///
+/// The message is printed to stdout as queued, in standard internet mail format.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Dump {
+    #[command(flatten)]
+    location: Location,
+    /// The message ID, as "queue list" shows.
+    #[arg(value_name = "id")]
+    id: String,
+}
+
+impl Run for Dump {
+    async fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        let id: u64 = self.id.parse().map_err(|_| usage_error(format!("id {:?}: not a number", self.id)))?;
+        let queue = self.location.open(ctx)?;
+        let data = queue.dump(queue::QueueId(id))?;
+        ctx.stdout().write_all(&data)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Parsed, parse};
+    use crate::cmd::Run as _;
+    use crate::context::Context;
+
+    async fn run(args: &[&str], datadir: &str) -> String {
+        let mut argv: Vec<std::ffi::OsString> = vec!["mox".into(), "queue".into()];
+        argv.extend(args.iter().map(|a| a.into()));
+        argv.extend(["-datadir".into(), datadir.into()]);
+        let Parsed::Run { options, command } = parse(argv) else { panic!("parse {args:?}") };
+        let (ctx, printed) = Context::for_test(options, None, b"");
+        command.run(&ctx).await.expect("command runs");
+        let printed = printed.lock().expect("not poisoned").clone();
+        String::from_utf8(printed).expect("utf-8")
+    }
+
+    #[tokio::test]
+    async fn list_kick_dump_drop_on_a_queue_directory() {
+        let data = tempfile::tempdir().expect("tempdir");
+        let dir = data.path().join("queue");
+        {
+            let settings = queue::Settings::new(dns::Domain::parse("mox.example").expect("domain"));
+            let q = queue::Queue::builder(&dir, settings)
+                .resolver(std::sync::Arc::new(dns::MockResolver::new()))
+                .open()
+                .expect("open");
+            let to = queue::Recipient::parse("bob@example.org").expect("address");
+            let mut m = queue::NewMessage::new(
+                Some("alice@mox.example".parse().expect("address")),
+                vec![to],
+                b"Subject: hi\r\n\r\nhello\r\n".to_vec(),
+            );
+            m.hold_until = Some(std::time::SystemTime::now() + std::time::Duration::from_secs(3600));
+            q.add(m).await.expect("add");
+        }
+        let d = data.path().to_str().expect("utf-8 path");
+        let listed = run(&["list"], d).await;
+        assert!(listed.starts_with("messages:\n"), "{listed}");
+        assert!(
+            listed.contains("from:<alice@mox.example> to:<bob@example.org> attempts 0 next 59m"),
+            "{listed}"
+        );
+        assert_eq!(run(&["list", "-todomain", "other.example"], d).await, "messages:\n(none)\n");
+        assert_eq!(run(&["dump", "1"], d).await, "Subject: hi\r\n\r\nhello\r\n");
+        assert_eq!(
+            run(&["kick", "-to", "@example.org"], d).await,
+            "1 message(s) scheduled for immediate delivery\n"
+        );
+        let listed = run(&["list", "-ids", "1,2"], d).await;
+        assert!(listed.contains(" next 0s ") || listed.contains(" next -"), "{listed}");
+        assert_eq!(run(&["drop", "-recipient", "nobody@example.org"], d).await, "0 message(s) dropped\n");
+        assert_eq!(run(&["drop", "-id", "1"], d).await, "1 message(s) dropped\n");
+        assert_eq!(run(&["list"], d).await, "messages:\n(none)\n");
+    }
+}

@@ -1,0 +1,569 @@
+//! Shared pieces of the queue's integration tests: MX peers on 127.0.0.x:25 (aiosmtpd with
+//! `testdata/queue/mx_peer.py`, and Postfix), certificates from a test CA, a loopback DNS
+//! server, and a queue wired to them.
+//!
+//! Each test uses its own addresses in 127.0.0.10-99 (the queue's range), so tests run in
+//! parallel, also with other crates' tests.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use queue::{LocalDelivery, LocalDeliveryError, ManualClock, Queue, Settings};
+use test_support::DnsTestServer;
+
+const PYTHON: &str = "/usr/bin/python3";
+
+/// Options for [`MxPeer`].
+#[derive(Debug, Clone, Default)]
+pub struct PeerOptions {
+    /// Certificate chain and key (PEM) for STARTTLS; none: no STARTTLS.
+    pub tls: Option<(String, String)>,
+    /// The first N RCPTs get 451.
+    pub tempfail: usize,
+    /// Every RCPT gets 451.
+    pub tempfail_always: bool,
+    /// Recipients refused with 550.
+    pub reject: Vec<String>,
+    /// Announce REQUIRETLS.
+    pub requiretls: bool,
+    /// Announce DSN.
+    pub dsn: bool,
+}
+
+/// A message the peer accepted.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub data: Vec<u8>,
+    pub mail_from: String,
+    pub rcpt_tos: Vec<String>,
+    pub mail_options: Vec<String>,
+    pub rcpt_options: Vec<String>,
+    pub tls: bool,
+    pub peer_ip: String,
+}
+
+/// aiosmtpd as an MX on `ip`:25.
+#[derive(Debug)]
+pub struct MxPeer {
+    child: Child,
+    dir: tempfile::TempDir,
+    pub ip: String,
+}
+
+impl MxPeer {
+    pub fn start(ip: &str, options: PeerOptions) -> MxPeer {
+        let check = Command::new(PYTHON).args(["-c", "import aiosmtpd"]).output();
+        if !check.is_ok_and(|o| o.status.success()) {
+            panic!("aiosmtpd is needed: apt-get install python3-aiosmtpd (used via {PYTHON})");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/queue/mx_peer.py");
+        let mut command = Command::new(PYTHON);
+        command.arg(script).args(["--host", ip, "--outdir"]).arg(dir.path());
+        if let Some((cert, key)) = &options.tls {
+            let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+            std::fs::write(&cert_path, cert).unwrap();
+            std::fs::write(&key_path, key).unwrap();
+            command.arg("--cert").arg(cert_path).arg("--key").arg(key_path);
+        }
+        if options.tempfail > 0 {
+            command.args(["--tempfail", &options.tempfail.to_string()]);
+        }
+        if options.tempfail_always {
+            command.arg("--tempfail-always");
+        }
+        for r in &options.reject {
+            command.args(["--reject", r]);
+        }
+        if options.requiretls {
+            command.arg("--requiretls");
+        }
+        if options.dsn {
+            command.arg("--dsn");
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, ready) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(line);
+        });
+        match ready.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) if line.trim() == "READY" => {}
+            other => {
+                let _ = child.kill();
+                panic!("MX peer on {ip}:25 did not start: {other:?}");
+            }
+        }
+        MxPeer { child, dir, ip: ip.to_string() }
+    }
+
+    /// Messages accepted so far, in order.
+    pub fn messages(&self) -> Vec<Received> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|json| {
+                let meta: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+                let strings = |key: &str| -> Vec<String> {
+                    meta[key]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                };
+                Received {
+                    data: std::fs::read(json.with_extension("eml")).unwrap(),
+                    mail_from: meta["mail_from"].as_str().unwrap_or_default().to_string(),
+                    rcpt_tos: strings("rcpt_tos"),
+                    mail_options: strings("mail_options"),
+                    rcpt_options: strings("rcpt_options"),
+                    tls: meta["tls"].as_bool().unwrap_or(false),
+                    peer_ip: meta["peer"][0].as_str().unwrap_or_default().to_string(),
+                }
+            })
+            .collect()
+    }
+
+    /// The connections that said EHLO: (client ip, client port), in order, each once.
+    pub fn connections(&self) -> Vec<(String, u16)> {
+        let text =
+            std::fs::read_to_string(self.dir.path().join("sessions.log")).unwrap_or_default();
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for line in text.lines() {
+            let mut parts = line.split(' ');
+            let ip = parts.next().unwrap_or_default().to_string();
+            let port: u16 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+            if seen.insert((ip.clone(), port)) {
+                out.push((ip, port));
+            }
+        }
+        out
+    }
+
+    /// Whether any session used TLS.
+    pub fn sessions(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("sessions.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Drop for MxPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A private Postfix listening on `ip`:25, delivering `mailboxes` to maildirs and refusing
+/// other recipients of their domains with 550 5.1.1.
+#[derive(Debug)]
+pub struct PostfixMx {
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl PostfixMx {
+    pub fn start(ip: &str, mailboxes: &[&str]) -> PostfixMx {
+        if !Path::new("/usr/sbin/postfix").exists() {
+            panic!("Postfix is needed: DEBIAN_FRONTEND=noninteractive apt-get install postfix");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        set_mode(root, 0o755);
+        for sub in ["queue", "data", "mail"] {
+            std::fs::create_dir(root.join(sub)).unwrap();
+        }
+        chown(&root.join("data"), "postfix:postfix");
+        chown(&root.join("mail"), "nobody:nogroup");
+        let d = root.display();
+        let mut map = String::new();
+        let mut domains = BTreeSet::new();
+        for address in mailboxes {
+            let (local, domain) = address.split_once('@').unwrap();
+            map.push_str(&format!("{address} {domain}/{local}/\n"));
+            domains.insert(domain.to_string());
+        }
+        std::fs::write(root.join("vmailbox"), map).unwrap();
+        let main_cf = format!(
+            "compatibility_level = 3.6
+queue_directory = {d}/queue
+data_directory = {d}/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = postfix-{ip}.test
+mydomain = test
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+virtual_mailbox_domains = {domains}
+virtual_mailbox_base = {d}/mail
+virtual_mailbox_maps = texthash:{d}/vmailbox
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+alias_maps =
+alias_database =
+biff = no
+smtputf8_enable = yes
+smtpd_tls_security_level = none
+maillog_file = {d}/maillog
+maillog_file_prefixes = {d}
+",
+            domains = domains.into_iter().collect::<Vec<_>>().join(" ")
+        );
+        std::fs::write(root.join("main.cf"), main_cf).unwrap();
+        let master_cf = format!(
+            "{ip}:25 inet n - n - - smtpd
+pickup unix n - n 60 1 pickup
+cleanup unix n - n - 0 cleanup
+qmgr unix n - n 300 1 qmgr
+rewrite unix - - n - - trivial-rewrite
+bounce unix - - n - 0 bounce
+defer unix - - n - 0 bounce
+trace unix - - n - 0 bounce
+verify unix - - n - 1 verify
+flush unix n - n 1000? 0 flush
+proxymap unix - - n - - proxymap
+smtp unix - - n - - smtp
+relay unix - - n - - smtp
+showq unix n - n - - showq
+error unix - - n - - error
+retry unix - - n - - error
+discard unix - - n - - discard
+virtual unix - n n - - virtual
+anvil unix - - n - 1 anvil
+scache unix - - n - 1 scache
+postlog unix-dgram n - n - 1 postlogd
+"
+        );
+        std::fs::write(root.join("master.cf"), master_cf).unwrap();
+        let child = Command::new("/usr/sbin/postfix")
+            .arg("-c")
+            .arg(root)
+            .arg("start-fg")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut postfix = PostfixMx { dir, child: Some(child) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if std::net::TcpStream::connect((ip, 25)).is_ok() {
+                break;
+            }
+            if Instant::now() > deadline
+                || postfix.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_some())
+            {
+                panic!("Postfix did not start on {ip}:25; maillog:\n{}", postfix.log());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        postfix
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
+    }
+
+    /// The messages delivered to `address`'s maildir.
+    pub fn delivered(&self, address: &str) -> Vec<Vec<u8>> {
+        let (local, domain) = address.split_once('@').unwrap();
+        let new = self.dir.path().join("mail").join(domain).join(local).join("new");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&new)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        files.into_iter().map(|f| std::fs::read(f).unwrap()).collect()
+    }
+}
+
+impl Drop for PostfixMx {
+    fn drop(&mut self) {
+        let _ = Command::new("/usr/sbin/postfix")
+            .arg("-c")
+            .arg(self.dir.path())
+            .arg("stop")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if let Some(mut child) = self.child.take() {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn chown(path: &Path, owner: &str) {
+    let status = Command::new("chown").arg(owner).arg(path).status().unwrap();
+    assert!(status.success(), "chown {owner} {}", path.display());
+}
+
+/// PEM of DER data.
+pub fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).unwrap());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// A certificate for `names` from `ca`: (chain PEM with the CA certificate, key PEM, leaf DER).
+pub fn ca_certificate(ca: &test_support::TestCa, names: &[&str]) -> (String, String, Vec<u8>) {
+    let (chain, key) = ca.certificate(names, test_support::Validity::Current).unwrap();
+    let leaf = chain[0].to_vec();
+    let mut chain_pem = pem("CERTIFICATE", &leaf);
+    chain_pem.push_str(&ca.pem());
+    (chain_pem, pem("PRIVATE KEY", key.secret_der()), leaf)
+}
+
+/// SHA-256 of a certificate's SubjectPublicKeyInfo, in hex (for TLSA 3 1 1).
+pub fn spki_sha256_hex(cert_der: &[u8]) -> String {
+    let der = rustls::pki_types::CertificateDer::from(cert_der.to_vec());
+    let cert = webpki::EndEntityCert::try_from(&der).unwrap();
+    hex(ring::digest::digest(&ring::digest::SHA256, cert.subject_public_key_info().as_ref())
+        .as_ref())
+}
+
+/// SHA-256 of DER data, in hex (for TLSA x 0 1).
+pub fn sha256_hex(der: &[u8]) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, der).as_ref())
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A fixed start time for manual clocks.
+pub fn t0() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+}
+
+/// Waits until `f` gives `Some`, or panics with `what` after `timeout`.
+pub async fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timeout waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A [`LocalDelivery`] that keeps what it gets, for local domains given.
+#[derive(Debug, Default)]
+pub struct RecordingLocal {
+    pub domains: Vec<dns::Domain>,
+    pub to_accounts: Mutex<Vec<(String, Vec<u8>)>>,
+    pub to_addresses: Mutex<Vec<(String, Vec<u8>)>>,
+}
+
+impl RecordingLocal {
+    pub fn account_messages(&self, account: &str) -> Vec<Vec<u8>> {
+        self.to_accounts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(a, _)| a == account)
+            .map(|(_, m)| m.clone())
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl LocalDelivery for RecordingLocal {
+    fn is_local_domain(&self, domain: &dns::Domain) -> bool {
+        self.domains.contains(domain)
+    }
+
+    async fn deliver(
+        &self,
+        recipient: &message::Address,
+        message: &[u8],
+    ) -> Result<(), LocalDeliveryError> {
+        self.to_addresses.lock().unwrap().push((recipient.to_string(), message.to_vec()));
+        Ok(())
+    }
+
+    async fn deliver_to_account(
+        &self,
+        account: &str,
+        message: &[u8],
+    ) -> Result<(), LocalDeliveryError> {
+        self.to_accounts.lock().unwrap().push((account.to_string(), message.to_vec()));
+        Ok(())
+    }
+}
+
+/// A queue with a loopback DNS server, running in the background.
+pub struct TestQueue {
+    pub dir: tempfile::TempDir,
+    pub dns: DnsTestServer,
+    pub queue: Queue,
+    pub clock: Option<Arc<ManualClock>>,
+    pub local: Arc<RecordingLocal>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// How to build a [`TestQueue`].
+pub struct TestQueueOptions {
+    pub zone: String,
+    pub manual_clock: bool,
+    pub settings: Box<dyn FnOnce(&mut Settings)>,
+    pub fetcher: Option<mtasts::Fetcher>,
+    pub pkix_roots: Option<rustls::RootCertStore>,
+    pub local_domains: Vec<&'static str>,
+}
+
+impl Default for TestQueueOptions {
+    fn default() -> Self {
+        TestQueueOptions {
+            zone: String::new(),
+            manual_clock: false,
+            settings: Box::new(|_| {}),
+            fetcher: None,
+            pkix_roots: None,
+            local_domains: vec!["mox.test"],
+        }
+    }
+}
+
+/// Logs to the test output when `QUEUE_TEST_LOG` is set (e.g. `queue=debug`).
+pub fn init_logging() {
+    if let Ok(filter) = std::env::var("QUEUE_TEST_LOG") {
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
+}
+
+impl TestQueue {
+    pub async fn start(options: TestQueueOptions) -> TestQueue {
+        init_logging();
+        let zone = dns::MockResolver::from_zone(&options.zone).unwrap();
+        let dns = DnsTestServer::start(zone).await.unwrap();
+        let mut resolver = dns::HickoryResolver::with_server(dns.addr()).unwrap();
+        resolver.set_timeout(Duration::from_secs(5)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::new(dns::Domain::parse("mail.mox.test").unwrap());
+        settings.timeouts = smtpclient::Timeouts::all(Duration::from_secs(20));
+        settings.connect_timeout = Duration::from_secs(5);
+        (options.settings)(&mut settings);
+        let local = Arc::new(RecordingLocal {
+            domains: options.local_domains.iter().map(|d| dns::Domain::parse(d).unwrap()).collect(),
+            ..Default::default()
+        });
+        let mut builder = Queue::builder(dir.path().join("queue"), settings)
+            .resolver(Arc::new(resolver))
+            .local_delivery(local.clone());
+        // An MTA-STS policy server that is not there, unless a test serves one.
+        let fetcher = options.fetcher.unwrap_or_else(|| {
+            mtasts::Fetcher::new()
+                .with_connector(mtasts::FixedConnector::new("127.0.0.1:9".parse().unwrap()))
+                .with_timeout(Duration::from_secs(2))
+        });
+        builder = builder.mtasts_fetcher(fetcher);
+        if let Some(roots) = options.pkix_roots {
+            builder = builder.pkix_roots(Arc::new(roots));
+        }
+        let clock = options.manual_clock.then(|| Arc::new(ManualClock::new(t0())));
+        if let Some(clock) = &clock {
+            builder = builder.clock(clock.clone());
+        }
+        let queue = builder.open().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let runner = queue.clone();
+        let task = tokio::spawn(async move {
+            runner
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        TestQueue { dir, dns, queue, clock, local, stop: Some(stop), task: Some(task) }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Waits until entry `id` has made `attempts` attempts (or is gone, when `attempts` is 0).
+    pub async fn wait_attempts(&self, id: queue::QueueId, attempts: u32) -> Option<queue::Entry> {
+        let queue = self.queue.clone();
+        wait_for(&format!("entry {id} at {attempts} attempts"), Duration::from_secs(60), || {
+            match queue.entry(id) {
+                Ok(e) if e.attempts >= attempts => Some(Some(e)),
+                Ok(_) => None,
+                Err(_) => Some(None),
+            }
+        })
+        .await
+    }
+
+    /// Waits until entry `id` is gone from the queue (delivered or failed for good).
+    pub async fn wait_gone(&self, id: queue::QueueId) {
+        let queue = self.queue.clone();
+        wait_for(&format!("entry {id} to leave the queue"), Duration::from_secs(60), || {
+            queue.entry(id).is_err().then_some(())
+        })
+        .await
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.as_ref().expect("manual clock").advance(by);
+    }
+}
+
+/// A small message with a Message-ID.
+pub fn message(id: &str, subject: &str) -> Vec<u8> {
+    format!(
+        "From: <me@mox.test>\r\nTo: <you@example.test>\r\nSubject: {subject}\r\nMessage-ID: <{id}@mox.test>\r\nDate: Tue, 14 Nov 2023 22:13:20 +0000\r\n\r\nHello, {subject}.\r\n"
+    )
+    .into_bytes()
+}
+
+/// The fields of the delivery-status part of a DSN.
+pub fn dsn_status(dsn: &[u8]) -> queue::dsn::DeliveryStatus {
+    let part = queue::dsn::find_delivery_status(dsn).expect("a delivery-status part");
+    queue::dsn::parse_delivery_status(&part).unwrap()
+}
