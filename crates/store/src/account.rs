@@ -700,6 +700,7 @@ impl<'a> Tx<'a> {
         let m = self.meta(codec::META_MODSEQ)? + 1;
         self.put_meta(codec::META_MODSEQ, m)?;
         self.modseq = Some(m);
+        crate::savedate::record(self, m)?;
         Ok(m)
     }
 
