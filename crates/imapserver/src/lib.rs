@@ -5,11 +5,13 @@
 
 pub mod charset;
 pub mod command;
+pub mod compress;
 pub mod error;
 pub mod framing;
 pub mod parse;
 pub mod response;
 pub mod seqset;
+pub mod server;
 pub mod session;
 pub mod utf7;
 

@@ -215,3 +215,77 @@ pub fn replay(c: &mut Client, transcript: &str) {
         );
     }
 }
+
+/// Our server on loopback: a STARTTLS port and an implicit TLS port, on its own runtime
+/// thread, stopped when dropped.
+pub struct TestServer {
+    pub harness: Harness,
+    pub plain_port: u16,
+    pub tls_port: u16,
+    pub ca_file: std::path::PathBuf,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        Self::start_with(Harness::new())
+    }
+
+    pub fn start_with(harness: Harness) -> TestServer {
+        let ca = test_support::TestCa::new().unwrap();
+        let tls = Arc::new(ca.server_config(&["localhost", "mail.mox.example"], test_support::Validity::Current).unwrap());
+        let ca_file = harness.dir.path().join("ca.pem");
+        std::fs::write(&ca_file, ca.pem()).unwrap();
+        let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let implicit = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        plain.set_nonblocking(true).unwrap();
+        implicit.set_nonblocking(true).unwrap();
+        let plain_port = plain.local_addr().unwrap().port();
+        let tls_port = implicit.local_addr().unwrap().port();
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let session = harness.config.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            rt.block_on(async move {
+                let plain = tokio::net::TcpListener::from_std(plain).unwrap();
+                let implicit = tokio::net::TcpListener::from_std(implicit).unwrap();
+                let a = imapserver::server::ListenerConfig::new(session.clone(), Some(tls.clone()), false);
+                let b = imapserver::server::ListenerConfig::new(session, Some(tls), true);
+                tokio::join!(
+                    imapserver::server::serve(plain, Arc::new(a), rx.clone()),
+                    imapserver::server::serve(implicit, Arc::new(b), rx),
+                );
+            });
+        });
+        TestServer { harness, plain_port, tls_port, ca_file, shutdown: tx, thread: Some(thread) }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs a Python script with Debian's python3 (which has imaplib); returns stdout, failing
+/// loudly with stderr when the script fails.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("running /usr/bin/python3 (apt install python3)");
+    assert!(
+        out.status.success(),
+        "python failed: {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
