@@ -6,8 +6,11 @@
 pub mod charset;
 pub mod command;
 pub mod compress;
+pub mod encode;
 pub mod error;
 pub mod framing;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod parse;
 pub mod response;
 pub mod seqset;

@@ -51,7 +51,11 @@ impl std::fmt::Debug for ListenerConfig {
 impl ListenerConfig {
     /// A listener with default limits: 10,000 connections, 60 s before login, 30 minutes
     /// after, 5 minutes per write.
-    pub fn new(session: Arc<Config>, tls: Option<Arc<rustls::ServerConfig>>, implicit_tls: bool) -> Self {
+    pub fn new(
+        session: Arc<Config>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        implicit_tls: bool,
+    ) -> Self {
         ListenerConfig {
             session,
             tls,
@@ -68,7 +72,11 @@ static CONNECTION_IDS: AtomicU64 = AtomicU64::new(1);
 
 /// Serves connections from `listener` until `shutdown` becomes true; then asks every session
 /// to log out (`* BYE`) and waits for them to finish.
-pub async fn serve(listener: TcpListener, config: Arc<ListenerConfig>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    config: Arc<ListenerConfig>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let slots = Arc::new(Semaphore::new(config.max_connections));
     let mut tasks = tokio::task::JoinSet::new();
     loop {
@@ -138,7 +146,12 @@ impl Stream {
 }
 
 /// Serves one connection.
-pub async fn handle(tcp: TcpStream, remote: SocketAddr, config: Arc<ListenerConfig>, shutdown: watch::Receiver<bool>) {
+pub async fn handle(
+    tcp: TcpStream,
+    remote: SocketAddr,
+    config: Arc<ListenerConfig>,
+    shutdown: watch::Receiver<bool>,
+) {
     let _ = tcp.set_nodelay(true);
     let mut info = ConnectionInfo {
         remote_ip: remote.ip(),
@@ -164,7 +177,9 @@ pub async fn handle(tcp: TcpStream, remote: SocketAddr, config: Arc<ListenerConf
     };
     tracing::debug!(tls = info.tls, "connection");
     let session = Session::new(config.session.clone(), info);
-    Connection { stream, session: Some(session), config, shutdown, deflate: None, watch: None }.run().await;
+    Connection { stream, session: Some(session), config, shutdown, deflate: None, watch: None }
+        .run()
+        .await;
 }
 
 async fn tls_handshake(
@@ -177,10 +192,11 @@ async fn tls_handshake(
         Ok(Ok(s)) => {
             let mut km = vec![0u8; sasl::TLS_EXPORTER_LENGTH];
             let (_, conn) = s.get_ref();
-            let bindings = match conn.export_keying_material(&mut km, sasl::TLS_EXPORTER_LABEL, None) {
-                Ok(_) => vec![sasl::ChannelBinding::tls_exporter(km)],
-                Err(_) => Vec::new(),
-            };
+            let bindings =
+                match conn.export_keying_material(&mut km, sasl::TLS_EXPORTER_LABEL, None) {
+                    Ok(_) => vec![sasl::ChannelBinding::tls_exporter(km)],
+                    Err(_) => Vec::new(),
+                };
             Some((Box::new(s), bindings))
         }
         Ok(Err(e)) => {
@@ -221,7 +237,8 @@ impl Connection {
             if authenticated && self.watch.is_none() {
                 self.watch = self.session.as_ref().and_then(|s| s.account()).map(|a| a.watch());
             }
-            let timeout = if authenticated { self.config.idle_timeout } else { self.config.preauth_timeout };
+            let timeout =
+                if authenticated { self.config.idle_timeout } else { self.config.preauth_timeout };
             // The read buffer exists only while reading: idle connections keep none around
             // between commands (see the memory figures in bench/imap).
             if buf.capacity() == 0 {
@@ -290,7 +307,10 @@ impl Connection {
     }
 
     /// Runs `f` on the session on a blocking thread.
-    async fn blocking(&mut self, f: impl FnOnce(&mut Session) -> Action + Send + 'static) -> Option<Action> {
+    async fn blocking(
+        &mut self,
+        f: impl FnOnce(&mut Session) -> Action + Send + 'static,
+    ) -> Option<Action> {
         let mut s = self.session.take()?;
         match tokio::task::spawn_blocking(move || {
             let a = f(&mut s);
@@ -324,10 +344,13 @@ impl Connection {
                 },
                 Action::StartTls => {
                     let Some(tls) = self.config.tls.clone() else { return false };
-                    let Stream::Plain(tcp) = std::mem::replace(&mut self.stream, Stream::Upgrading) else {
+                    let Stream::Plain(tcp) = std::mem::replace(&mut self.stream, Stream::Upgrading)
+                    else {
                         return false;
                     };
-                    let Some((s, bindings)) = tls_handshake(tcp, tls, self.config.preauth_timeout).await else {
+                    let Some((s, bindings)) =
+                        tls_handshake(tcp, tls, self.config.preauth_timeout).await
+                    else {
                         return false;
                     };
                     self.stream = Stream::Tls(s);
@@ -387,10 +410,11 @@ enum Event {
     Shutdown,
 }
 
-async fn next_change(w: &mut Option<store::ChangeReceiver>) -> Option<std::sync::Arc<store::Changes>> {
+async fn next_change(
+    w: &mut Option<store::ChangeReceiver>,
+) -> Option<std::sync::Arc<store::Changes>> {
     match w {
         Some(w) => w.recv().await,
         None => std::future::pending().await,
     }
 }
-

@@ -19,8 +19,11 @@ fn msg(n: u32) -> Vec<u8> {
 }
 
 fn run(cmd: &mut Command) -> (bool, String) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("running {cmd:?}: {e} (is it installed? see .ci/deps)"));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e} (is it installed? see .ci/deps)"));
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
 }
 
@@ -35,27 +38,59 @@ fn curl_imap_and_imaps() {
     for (scheme, port) in [("imap", srv.plain_port), ("imaps", srv.tls_port)] {
         // Fetch a message by UID (curl uses STARTTLS with --ssl-reqd on imap://).
         let url = format!("{scheme}://localhost:{port}/INBOX;UID=2");
-        let (ok, out) = run(Command::new("curl").args(["-sS", "--ssl-reqd", "--cacert", ca, "-u", &userpass, &url]));
+        let (ok, out) = run(Command::new("curl").args([
+            "-sS",
+            "--ssl-reqd",
+            "--cacert",
+            ca,
+            "-u",
+            &userpass,
+            &url,
+        ]));
         assert!(ok, "{scheme}: {out}");
         assert_eq!(out.as_bytes(), msg(2).as_slice(), "{scheme}");
         // List mailboxes.
         let url = format!("{scheme}://localhost:{port}/");
-        let (ok, out) = run(Command::new("curl").args(["-sS", "--ssl-reqd", "--cacert", ca, "-u", &userpass, &url]));
+        let (ok, out) = run(Command::new("curl").args([
+            "-sS",
+            "--ssl-reqd",
+            "--cacert",
+            ca,
+            "-u",
+            &userpass,
+            &url,
+        ]));
         assert!(ok && out.contains("INBOX"), "{scheme}: {out}");
         // A custom command: SEARCH.
         let url = format!("{scheme}://localhost:{port}/INBOX?SUBJECT%20%22message%201%22");
-        let (ok, out) = run(Command::new("curl").args(["-sS", "--ssl-reqd", "--cacert", ca, "-u", &userpass, &url]));
+        let (ok, out) = run(Command::new("curl").args([
+            "-sS",
+            "--ssl-reqd",
+            "--cacert",
+            ca,
+            "-u",
+            &userpass,
+            &url,
+        ]));
         assert!(ok, "{scheme}: {out}");
         assert!(out.contains("SEARCH 1"), "{scheme}: {out}");
         // Wrong password: refused.
         let url = format!("{scheme}://localhost:{port}/INBOX;UID=1");
         let bad = format!("{USER}:wrong");
-        let (ok, out) = run(Command::new("curl").args(["-sS", "--ssl-reqd", "--cacert", ca, "-u", &bad, &url]));
+        let (ok, out) =
+            run(Command::new("curl").args(["-sS", "--ssl-reqd", "--cacert", ca, "-u", &bad, &url]));
         assert!(!ok, "{scheme}: wrong password accepted: {out}");
     }
     // Without TLS the login is refused (LOGINDISABLED, no AUTH=PLAIN).
     let url = format!("imap://localhost:{}/INBOX;UID=1", srv.plain_port);
-    let (ok, out) = run(Command::new("curl").args(["-sS", "-u", &userpass, "--login-options", "AUTH=PLAIN", &url]));
+    let (ok, out) = run(Command::new("curl").args([
+        "-sS",
+        "-u",
+        &userpass,
+        "--login-options",
+        "AUTH=PLAIN",
+        &url,
+    ]));
     assert!(!ok, "plaintext login accepted: {out}");
 }
 
@@ -80,7 +115,14 @@ fn mbsync_both_ways() {
         acc.deliver_bytes("Inbox", &msg(n), NewMessage::default()).unwrap();
     }
     let inbox = acc.mailbox("Inbox").unwrap().unwrap().id;
-    acc.store_flags(inbox, &UidSet::single(1), FlagOp::Add, &Flags::system(SystemFlags::SEEN), None).unwrap();
+    acc.store_flags(
+        inbox,
+        &UidSet::single(1),
+        FlagOp::Add,
+        &Flags::system(SystemFlags::SEEN),
+        None,
+    )
+    .unwrap();
     let dir = srv.harness.dir.path();
     let local = dir.join("maildir");
     std::fs::create_dir_all(&local).unwrap();
@@ -104,7 +146,11 @@ Channel test\nFar :remote:\nNear :local:\nPatterns *\nCreate Both\nExpunge Both\
     }
     let files = maildir_files(&local.join("INBOX"));
     assert_eq!(files.len(), 3, "{files:?}");
-    assert_eq!(files.iter().filter(|f| f.ends_with(",S")).count(), 1, "the seen message: {files:?}");
+    assert_eq!(
+        files.iter().filter(|f| f.ends_with(",S")).count(),
+        1,
+        "the seen message: {files:?}"
+    );
 
     // Local changes: flag message 2 (F), delete message 3 (T, expunged by mbsync), and add one.
     let inbox_dir = local.join("INBOX");
@@ -133,7 +179,11 @@ Channel test\nFar :remote:\nNear :local:\nPatterns *\nCreate Both\nExpunge Both\
     let subjects: Vec<(u32, bool, bool)> = states
         .iter()
         .map(|s| {
-            (s.uid, s.flags.system.contains(SystemFlags::FLAGGED), s.flags.system.contains(SystemFlags::SEEN))
+            (
+                s.uid,
+                s.flags.system.contains(SystemFlags::FLAGGED),
+                s.flags.system.contains(SystemFlags::SEEN),
+            )
         })
         .collect();
     assert_eq!(subjects.len(), 3, "message 3 expunged, message 9 added: {subjects:?}");
@@ -143,12 +193,27 @@ Channel test\nFar :remote:\nNear :local:\nPatterns *\nCreate Both\nExpunge Both\
     drop(snap);
     // mbsync adds an X-TUID header to find the uploaded message again.
     let uploaded = String::from_utf8(acc.read_message(new.id).unwrap()).unwrap();
-    let without: String = uploaded.split_inclusive("\r\n").filter(|l| !l.starts_with("X-TUID:")).collect();
+    let without: String =
+        uploaded.split_inclusive("\r\n").filter(|l| !l.starts_with("X-TUID:")).collect();
     assert_eq!(without.as_bytes(), msg(9).as_slice());
 
     // Server-side changes: unflag 2, expunge 1; mbsync brings them to the maildir.
-    acc.store_flags(inbox, &UidSet::single(2), FlagOp::Remove, &Flags::system(SystemFlags::FLAGGED), None).unwrap();
-    acc.store_flags(inbox, &UidSet::single(1), FlagOp::Add, &Flags::system(SystemFlags::DELETED), None).unwrap();
+    acc.store_flags(
+        inbox,
+        &UidSet::single(2),
+        FlagOp::Remove,
+        &Flags::system(SystemFlags::FLAGGED),
+        None,
+    )
+    .unwrap();
+    acc.store_flags(
+        inbox,
+        &UidSet::single(1),
+        FlagOp::Add,
+        &Flags::system(SystemFlags::DELETED),
+        None,
+    )
+    .unwrap();
     acc.expunge(inbox, None).unwrap();
     let (ok, out) = run(Command::new("mbsync").arg("-c").arg(&conf).arg("-a"));
     assert!(ok, "mbsync failed: {out}");
@@ -157,7 +222,10 @@ Channel test\nFar :remote:\nNear :local:\nPatterns *\nCreate Both\nExpunge Both\
     let contents: Vec<String> =
         files.iter().map(|f| std::fs::read_to_string(inbox_dir.join(f)).unwrap()).collect();
     assert!(!contents.iter().any(|c| c.contains("message 1.")), "expunge synced");
-    let m2 = files.iter().find(|f| std::fs::read_to_string(inbox_dir.join(f)).unwrap().contains("message 2.")).unwrap();
+    let m2 = files
+        .iter()
+        .find(|f| std::fs::read_to_string(inbox_dir.join(f)).unwrap().contains("message 2."))
+        .unwrap();
     assert!(!m2.contains('F'), "unflag synced: {m2}");
 }
 
@@ -237,7 +305,8 @@ set mark_old=no\nset pager_stop=yes\nset pager_index_lines=0\nset record=\n",
         let snap = acc.snapshot().unwrap();
         let states = snap.message_states(inbox, &UidSet::all()).unwrap();
         let seen1 = states.iter().any(|s| s.uid == 1 && s.flags.system.contains(SystemFlags::SEEN));
-        let flagged2 = states.iter().any(|s| s.uid == 2 && s.flags.system.contains(SystemFlags::FLAGGED));
+        let flagged2 =
+            states.iter().any(|s| s.uid == 2 && s.flags.system.contains(SystemFlags::FLAGGED));
         let gone3 = !states.iter().any(|s| s.uid == 3);
         if seen1 && flagged2 && gone3 {
             break;
@@ -245,7 +314,9 @@ set mark_old=no\nset pager_stop=yes\nset pager_index_lines=0\nset record=\n",
         drop(snap);
         if Instant::now() > deadline {
             let (_, pane) = run(Command::new("tmux").args(["capture-pane", "-p", "-t", &session]));
-            panic!("mutt's changes did not reach the server: seen1={seen1} flagged2={flagged2} gone3={gone3}\n{pane}");
+            panic!(
+                "mutt's changes did not reach the server: seen1={seen1} flagged2={flagged2} gone3={gone3}\n{pane}"
+            );
         }
         std::thread::sleep(Duration::from_millis(200));
     }

@@ -59,7 +59,8 @@ print("ok")
 #[test]
 fn two_clients_see_each_others_changes_through_idle() {
     let srv = TestServer::start();
-    let out = python(SCRIPT, &[&srv.tls_port.to_string(), srv.ca_file.to_str().unwrap(), USER, PASSWORD]);
+    let out =
+        python(SCRIPT, &[&srv.tls_port.to_string(), srv.ca_file.to_str().unwrap(), USER, PASSWORD]);
     assert!(out.contains("ok"), "{out}");
     assert!(out.contains("exists") && out.contains("expunge"), "{out}");
 }

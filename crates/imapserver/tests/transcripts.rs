@@ -1,5 +1,7 @@
-//! Replays `C:`/`S:` transcripts from `testdata/imap/` against a session: RFC 9051 and RFC
-//! 3501 examples (adapted to the data the transcript creates) and extension examples.
+//! Replays `C:`/`S:` transcripts from `testdata/imap/` against a session: the examples of RFC
+//! 9051, RFC 3501 and the extensions' RFCs, made concrete with the data each transcript
+//! creates (named by RFC and section). A first line `# mode: plain` runs the session as on a
+//! connection without TLS.
 
 mod common;
 
@@ -10,11 +12,46 @@ fn run(name: &str) {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/imap").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let h = Harness::new();
-    let mut c = h.session();
+    let plain = text.lines().next().is_some_and(|l| l.trim() == "# mode: plain");
+    let mut c = h.session_with(!plain);
     replay(&mut c, &text);
 }
 
-#[test]
-fn smoke() {
-    run("smoke.txt");
+macro_rules! transcripts {
+    ($($name:ident => $file:literal,)*) => {
+        $(
+            #[test]
+            fn $name() {
+                run($file);
+            }
+        )*
+
+        /// Every transcript file has a test.
+        #[test]
+        fn all_files_have_tests() {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/imap");
+            let mut files: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".txt"))
+                .collect();
+            files.sort();
+            let mut listed = vec![$($file.to_string()),*];
+            listed.sort();
+            assert_eq!(files, listed);
+            println!("{} transcripts", listed.len());
+        }
+    };
+}
+
+transcripts! {
+    smoke => "smoke.txt",
+    any_state => "rfc9051-6.1-any-state.txt",
+    not_authenticated => "rfc9051-6.2-not-authenticated.txt",
+    authenticate => "rfc9051-6.2-authenticate.txt",
+    login => "rfc9051-6.2.3-login.txt",
+    mailboxes => "rfc9051-6.3-mailboxes.txt",
+    list => "rfc9051-6.3.9-list.txt",
+    select_status_append => "rfc9051-6.3-select-status-append.txt",
+    selected => "rfc9051-6.4-selected.txt",
 }

@@ -214,10 +214,12 @@ impl Session {
             }
 
             let mailbox = self.selected()?.id;
+            let mut seen_set: Vec<u32> = Vec::new();
             if job.mark_seen {
                 let seen = Flags::system(SystemFlags::SEEN);
                 let outcome = account.store_flags(mailbox, &chunk_set, FlagOp::Add, &seen, None)?;
                 self.own_change(outcome.modseq);
+                seen_set = outcome.changed.iter().map(|s| s.uid).collect();
             }
             let snap = account.snapshot()?;
             let mut states: Vec<MessageState> = Vec::new();
@@ -241,7 +243,8 @@ impl Session {
                 let mut line =
                     FetchLine::start(&mut self.out, uidonly, seq, s.uid, job.include_uid);
                 let recent = rev1 && sel.is_recent(s.uid);
-                let r = write_items(&mut line, &snap, s, &job.items, recent, utf8, job.mark_seen);
+                let flags_changed = seen_set.binary_search(&s.uid).is_ok();
+                let r = write_items(&mut line, &snap, s, &job.items, recent, utf8, flags_changed);
                 if job.include_modseq && !job.items.contains(&FetchAttr::ModSeq) {
                     let o = line.item();
                     o.extend_from_slice(b"MODSEQ (");

@@ -143,7 +143,12 @@ impl Session {
             entries.entry(shown).or_default().subscribed = true;
         }
         let mut lines: Vec<Vec<u8>> = Vec::new();
-        for (name, e) in &entries {
+        // INBOX (and below it) first, then by name.
+        let mut ordered: Vec<(&String, &Entry)> = entries.iter().collect();
+        ordered.sort_by_key(|(n, _)| {
+            (!(n.as_str() == "INBOX" || n.starts_with("INBOX/")), n.as_str())
+        });
+        for (name, e) in ordered {
             if !patterns.iter().any(|p| p.matches(name)) {
                 continue;
             }

@@ -62,6 +62,7 @@ impl Session {
         } else {
             Vec::new()
         };
+        self.announce_new_keywords(&account)?;
         let sel = self.selected()?;
         let mut out = Vec::new();
         for s in &report {

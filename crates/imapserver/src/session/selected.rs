@@ -454,6 +454,22 @@ impl Session {
         Ok(())
     }
 
+    /// Sends FLAGS and PERMANENTFLAGS when the account has keywords the client was not told
+    /// about yet (before FETCH responses that show them).
+    pub(crate) fn announce_new_keywords(
+        &mut self,
+        account: &store::Account,
+    ) -> Result<(), Failure> {
+        let keywords = account.snapshot()?.keywords();
+        let State::Authenticated(a) = &mut self.state else { return Ok(()) };
+        let Some(sel) = a.selected.as_mut() else { return Ok(()) };
+        if keywords.len() > sel.keywords_told {
+            sel.keywords_told = keywords.len();
+            write_flags_responses(&mut self.out, &keywords, sel.read_only);
+        }
+        Ok(())
+    }
+
     /// Records that this session changed the selected mailbox (its own responses already told
     /// the client): the next sync skips these changes.
     pub(crate) fn own_change(&mut self, modseq: Option<u64>) {

@@ -194,7 +194,13 @@ pub fn replay(c: &mut Client, transcript: &str) {
         let mut expected = Vec::new();
         while let Some(next) = lines.peek() {
             if let Some(s) = next.strip_prefix("S: ") {
-                expected.push(s.trim_end().to_string());
+                expected.push(
+                    s.trim_end()
+                        .replace("\\x00", "\0")
+                        .replace("\\x01", "\u{1}")
+                        .replace("\\x02", "\u{2}")
+                        .replace("\\x03", "\u{3}"),
+                );
                 lines.next();
             } else if next.trim() == "S:" {
                 expected.push(String::new());
@@ -205,8 +211,8 @@ pub fn replay(c: &mut Client, transcript: &str) {
         }
         let actual: Vec<&str> = output.split("\r\n").collect();
         let actual = &actual[..actual.len().saturating_sub(1)];
-        let ok =
-            actual.len() == expected.len() && expected.iter().zip(actual).all(|(e, a)| glob(e, a));
+        let ok = actual.len() == expected.len()
+            && expected.iter().zip(actual).all(|(e, a)| glob(e, a.trim_end()));
         assert!(
             ok,
             "transcript line {n} {line:?}:\nexpected:\n{}\nactual:\n{}",
@@ -234,7 +240,10 @@ impl TestServer {
 
     pub fn start_with(harness: Harness) -> TestServer {
         let ca = test_support::TestCa::new().unwrap();
-        let tls = Arc::new(ca.server_config(&["localhost", "mail.mox.example"], test_support::Validity::Current).unwrap());
+        let tls = Arc::new(
+            ca.server_config(&["localhost", "mail.mox.example"], test_support::Validity::Current)
+                .unwrap(),
+        );
         let ca_file = harness.dir.path().join("ca.pem");
         std::fs::write(&ca_file, ca.pem()).unwrap();
         let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -246,11 +255,19 @@ impl TestServer {
         let (tx, rx) = tokio::sync::watch::channel(false);
         let session = harness.config.clone();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let plain = tokio::net::TcpListener::from_std(plain).unwrap();
                 let implicit = tokio::net::TcpListener::from_std(implicit).unwrap();
-                let a = imapserver::server::ListenerConfig::new(session.clone(), Some(tls.clone()), false);
+                let a = imapserver::server::ListenerConfig::new(
+                    session.clone(),
+                    Some(tls.clone()),
+                    false,
+                );
                 let b = imapserver::server::ListenerConfig::new(session, Some(tls), true);
                 tokio::join!(
                     imapserver::server::serve(plain, Arc::new(a), rx.clone()),
