@@ -12,6 +12,11 @@ fn run(name: &str) {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/imap").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let h = Harness::new();
+    for l in text.lines() {
+        if let Some(q) = l.strip_prefix("# quota: ") {
+            h.account().set_quota(Some(q.trim().parse().unwrap()));
+        }
+    }
     let plain = text.lines().next().is_some_and(|l| l.trim() == "# mode: plain");
     let mut c = h.session_with(!plain);
     replay(&mut c, &text);
@@ -54,4 +59,10 @@ transcripts! {
     list => "rfc9051-6.3.9-list.txt",
     select_status_append => "rfc9051-6.3-select-status-append.txt",
     selected => "rfc9051-6.4-selected.txt",
+    condstore_qresync => "rfc7162-condstore-qresync.txt",
+    qresync_select => "rfc7162-qresync-select.txt",
+    esearch_searchres => "rfc4731-rfc5182-esearch-searchres.txt",
+    sort_thread_context => "rfc5256-rfc5267-sort-thread-context.txt",
+    metadata => "rfc5464-9590-metadata.txt",
+    quota => "rfc9208-quota.txt",
 }

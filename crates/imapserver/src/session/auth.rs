@@ -41,12 +41,18 @@ pub trait LoginLimiter: Send + Sync + 'static {
 pub struct MemoryAuthenticator {
     accounts_dir: PathBuf,
     users: Mutex<HashMap<String, (String, sasl::StoredCredentials)>>,
+    /// Accounts stay open (and keep their quota) once opened.
+    open: Mutex<HashMap<String, store::Account>>,
 }
 
 impl MemoryAuthenticator {
     /// Accounts are directories below `accounts_dir` (created on first login).
     pub fn new(accounts_dir: impl Into<PathBuf>) -> MemoryAuthenticator {
-        MemoryAuthenticator { accounts_dir: accounts_dir.into(), users: Mutex::new(HashMap::new()) }
+        MemoryAuthenticator {
+            accounts_dir: accounts_dir.into(),
+            users: Mutex::new(HashMap::new()),
+            open: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Adds a login name for an account, with credentials derived from `password` (with
@@ -77,8 +83,14 @@ impl Authenticator for MemoryAuthenticator {
     }
 
     fn open_account(&self, account: &str) -> Result<store::Account, store::Error> {
+        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(a) = open.get(account) {
+            return Ok(a.clone());
+        }
         store::check_account_name(account)?;
-        store::Account::open_or_create(&self.accounts_dir.join(account))
+        let a = store::Account::open_or_create(&self.accounts_dir.join(account))?;
+        open.insert(account.to_string(), a.clone());
+        Ok(a)
     }
 }
 

@@ -67,6 +67,16 @@ impl Session {
         let mut out = Vec::new();
         for s in &report {
             let Some(seq) = sel.view.seq(s.uid) else { continue };
+            if silent {
+                // RFC 7162 §3.1.3: .SILENT with CONDSTORE still reports the new MODSEQ.
+                let mut line = super::fetch::FetchLine::start(&mut out, uidonly, seq, s.uid, true);
+                let o = line.item();
+                o.extend_from_slice(b"MODSEQ (");
+                crate::seqset::push_u64(o, s.modseq);
+                o.push(b')');
+                line.end();
+                continue;
+            }
             let recent = rev1 && sel.is_recent(s.uid);
             write_flags_fetch(&mut out, uidonly, seq, s, recent, condstore, uid_cmd);
         }

@@ -375,7 +375,19 @@ impl Session {
             self.untagged(&line);
             return Ok(());
         };
-        let all = returns.is_empty() || returns.contains(&SearchReturn::All);
+        // ALL is implied when no other result option is asked for (RFC 4731 §3.1: RETURN ()),
+        // also with only CONTEXT/UPDATE (RFC 5267 §4).
+        let all = returns.contains(&SearchReturn::All)
+            || !returns.iter().any(|r| {
+                matches!(
+                    r,
+                    SearchReturn::Min
+                        | SearchReturn::Max
+                        | SearchReturn::Count
+                        | SearchReturn::Partial(..)
+                        | SearchReturn::Save
+                )
+            });
         let min = returns.contains(&SearchReturn::Min);
         let max = returns.contains(&SearchReturn::Max);
         let count = returns.contains(&SearchReturn::Count);

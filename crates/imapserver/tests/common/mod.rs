@@ -174,16 +174,37 @@ pub fn replay(c: &mut Client, transcript: &str) {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
+        // "C: text" is a line the client sends; "X: n" is n bytes of "x" without a line end
+        // (for large literals).
         let client_line = |l: &str| -> Option<String> {
             let l = l.trim_end();
-            if l == "C:" { Some(String::new()) } else { l.strip_prefix("C: ").map(str::to_string) }
+            if let Some(n) = l.strip_prefix("X: ") {
+                return Some("x".repeat(n.parse().unwrap()));
+            }
+            if l == "C:" { Some("\r\n".into()) } else { l.strip_prefix("C: ").map(|s| format!("{s}\r\n")) }
         };
         let output = if let Some(cmd) = client_line(line) {
-            let mut data = format!("{cmd}\r\n");
-            while let Some(next) = lines.peek().and_then(|l| client_line(l)) {
-                data.push_str(&next);
-                data.push_str("\r\n");
-                lines.next();
+            let mut data = String::new();
+            let mut pending = Some(cmd);
+            while let Some(cmd) = pending.take() {
+                // A line announcing "{*+}" takes the "L:" lines after it as the literal, each
+                // ending in CRLF, and gets their size filled in.
+                if cmd.ends_with("{*+}\r\n") {
+                    let mut lit = String::new();
+                    while let Some(l) = lines.peek().and_then(|l| l.strip_prefix("L:")) {
+                        lit.push_str(l.strip_prefix(' ').unwrap_or(l).trim_end());
+                        lit.push_str("\r\n");
+                        lines.next();
+                    }
+                    data.push_str(&cmd.replace("{*+}", &format!("{{{}+}}", lit.len())));
+                    data.push_str(&lit);
+                } else {
+                    data.push_str(&cmd);
+                }
+                pending = lines.peek().and_then(|l| client_line(l));
+                if pending.is_some() {
+                    lines.next();
+                }
             }
             c.send(&data)
         } else if line.trim() == "P:" {
