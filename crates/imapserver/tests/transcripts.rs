@@ -65,4 +65,8 @@ transcripts! {
     sort_thread_context => "rfc5256-rfc5267-sort-thread-context.txt",
     metadata => "rfc5464-9590-metadata.txt",
     quota => "rfc9208-quota.txt",
+    replace_preview_savedate_within => "rfc8508-rfc8970-rfc8514-rfc5032-replace-preview-savedate-within.txt",
+    uidonly => "rfc9586-uidonly.txt",
+    mailbox_names => "rfc6855-rfc3501-mailbox-names.txt",
+    misc => "rfc4978-rfc3501-misc.txt",
 }
