@@ -109,7 +109,7 @@ pub(crate) struct Inner {
     pub keywords: RwLock<KeywordTable>,
     pub group: GroupCommit,
     pub fs_sync: files::FileSystemSync,
-    watchers: Mutex<Watchers>,
+    pub(crate) watchers: Mutex<Watchers>,
     quota: Mutex<Option<u64>>,
     pub ids: Arc<MessageIds>,
     /// Subdirectories of `msg/` known to exist (they are never removed): saves a mkdir per

@@ -130,6 +130,18 @@ pub struct ChangeReceiver {
     queue: Arc<Mutex<QueueState>>,
 }
 
+impl crate::Account {
+    /// Like [`Account::watch`](crate::Account::watch), with a smaller bound than
+    /// [`MAX_QUEUED_CHANGES`] (tests of overflow handling use a handful).
+    pub fn watch_with_limit(&self, limit: usize) -> ChangeReceiver {
+        self.inner
+            .watchers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .add_with_limit(limit)
+    }
+}
+
 /// How much one watcher has queued, shared by its sender and receiver.
 #[derive(Debug, Default)]
 struct QueueState {
@@ -137,6 +149,8 @@ struct QueueState {
     queued: usize,
     /// The queue overflowed: nothing more is queued until the receiver takes the marker.
     overflowed: bool,
+    /// The bound (see [`MAX_QUEUED_CHANGES`]).
+    limit: usize,
 }
 
 impl ChangeReceiver {
@@ -210,8 +224,12 @@ pub(crate) struct Watchers {
 
 impl Watchers {
     pub(crate) fn add(&mut self) -> ChangeReceiver {
+        self.add_with_limit(MAX_QUEUED_CHANGES)
+    }
+
+    pub(crate) fn add_with_limit(&mut self, limit: usize) -> ChangeReceiver {
         let (tx, rx) = mpsc::unbounded_channel();
-        let queue = Arc::new(Mutex::new(QueueState::default()));
+        let queue = Arc::new(Mutex::new(QueueState { limit, ..QueueState::default() }));
         self.senders.push(Watcher { tx, queue: queue.clone() });
         ChangeReceiver { rx, queue }
     }
@@ -230,7 +248,7 @@ impl Watchers {
                 // away meanwhile.
                 return !s.tx.is_closed();
             }
-            if q.queued + w > MAX_QUEUED_CHANGES {
+            if q.queued + w > q.limit {
                 q.overflowed = true;
                 // The marker wakes the receiver; it drops what is queued when it sees the flag.
                 return s.tx.send(overflow_marker()).is_ok();

@@ -181,7 +181,11 @@ pub fn replay(c: &mut Client, transcript: &str) {
             if let Some(n) = l.strip_prefix("X: ") {
                 return Some("x".repeat(n.parse().unwrap()));
             }
-            if l == "C:" { Some("\r\n".into()) } else { l.strip_prefix("C: ").map(|s| format!("{s}\r\n")) }
+            if l == "C:" {
+                Some("\r\n".into())
+            } else {
+                l.strip_prefix("C: ").map(|s| format!("{s}\r\n"))
+            }
         };
         let output = if let Some(cmd) = client_line(line) {
             let mut data = String::new();
