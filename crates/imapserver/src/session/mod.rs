@@ -787,6 +787,10 @@ impl Session {
                 && !matches!(&body, C::Search(s) if !s.uid)
                 && !matches!(&body, C::Sort { search, .. } if !search.uid)
                 && !matches!(&body, C::Thread { uid: false, .. });
+        if expunge_allowed && selected {
+            // Expunges already known go out first, so the command does not trip over them.
+            let _ = self.flush_expunges(true);
+        }
         let r = match body {
             C::Capability => {
                 let caps = self.capabilities();

@@ -441,7 +441,7 @@ impl Session {
         self.flush_expunges(expunge_allowed)
     }
 
-    fn flush_expunges(&mut self, expunge_allowed: bool) -> Result<(), Failure> {
+    pub(crate) fn flush_expunges(&mut self, expunge_allowed: bool) -> Result<(), Failure> {
         if !expunge_allowed {
             return Ok(());
         }
