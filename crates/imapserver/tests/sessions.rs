@@ -69,9 +69,12 @@ fn notify_reports_other_mailboxes_and_names() {
         &a.pump_changes(),
         &["* STATUS \"Lists\" (MESSAGES 1 UIDNEXT 2 UIDVALIDITY {*} UNSEEN 1)"],
     );
-    // In the selected mailbox: EXISTS, at once.
+    // In the selected mailbox: EXISTS, at once, and the attributes MessageNew asked for.
     b.cmd("a APPEND INBOX {7+}\r\nSubj: 2");
-    assert_lines(&a.pump_changes(), &["* 1 EXISTS", "* 1 RECENT"]);
+    assert_lines(
+        &a.pump_changes(),
+        &["* 1 EXISTS", "* 1 RECENT", "* 1 FETCH (UID 1 FLAGS (\\Recent))"],
+    );
     // Mailbox names, subscriptions and metadata.
     b.cmd("c CREATE Projects");
     // New mailboxes are subscribed as they are created.

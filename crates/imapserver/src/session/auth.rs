@@ -166,6 +166,96 @@ impl LoginLimiter for SimpleLoginLimiter {
     }
 }
 
+impl Session {
+    /// AUTHENTICATE PLAIN (RFC 4616): `[authzid] NUL authcid NUL passwd`.
+    fn plain(&mut self, msg: &[u8]) -> Result<(Option<String>, String), Failure> {
+        let mut parts = msg.split(|&b| b == 0);
+        let (Some(authzid), Some(authcid), Some(password), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Failure::bad("malformed PLAIN response"));
+        };
+        let (Ok(authzid), Ok(username), Ok(password)) = (
+            std::str::from_utf8(authzid),
+            std::str::from_utf8(authcid),
+            std::str::from_utf8(password),
+        ) else {
+            return Err(Failure::bad("PLAIN response is not UTF-8"));
+        };
+        if !authzid.is_empty() && authzid != username {
+            return Err(Failure::no_code("AUTHORIZATIONFAILED", "cannot act as another user"));
+        }
+        self.password_login(username, password, "PLAIN")
+    }
+}
+
+/// Recent successful password checks, so a client that logs in again and again (every few
+/// minutes, or with many connections) does not pay for the slow password hash each time, as
+/// mox does. Keyed by user name and the stored hash (a changed password misses), holding an
+/// HMAC of the password under a key that exists only in this process; emptied every 15
+/// minutes.
+mod login_cache {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    use std::time::{Duration, Instant};
+
+    use subtle::ConstantTimeEq as _;
+
+    const LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+    struct Cache {
+        key: ring::hmac::Key,
+        since: Instant,
+        entries: HashMap<(String, String), ring::hmac::Tag>,
+    }
+
+    static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(|| {
+        let rng = ring::rand::SystemRandom::new();
+        let key = ring::hmac::Key::generate(ring::hmac::HMAC_SHA256, &rng)
+            .unwrap_or_else(|_| ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &rand_fallback()));
+        Mutex::new(Cache { key, since: Instant::now(), entries: HashMap::new() })
+    });
+
+    fn rand_fallback() -> [u8; 32] {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let mut k = [0u8; 32];
+        k[..16].copy_from_slice(&t.to_le_bytes());
+        k
+    }
+
+    /// Whether `password` is right for `username` with stored hash `hash`.
+    pub(super) fn check(username: &str, hash: &sasl::PasswordHash, password: &str) -> bool {
+        let id = (username.to_ascii_lowercase(), hash.phc().expose().clone());
+        {
+            let mut c = CACHE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if c.since.elapsed() > LIFETIME {
+                c.entries.clear();
+                c.since = Instant::now();
+            }
+            let tag = ring::hmac::sign(&c.key, password.as_bytes());
+            if let Some(known) = c.entries.get(&id)
+                && bool::from(known.as_ref().ct_eq(tag.as_ref()))
+            {
+                return true;
+            }
+        }
+        // The slow check, without holding the lock.
+        if !hash.verify(password) {
+            return false;
+        }
+        let mut c = CACHE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if c.entries.len() > 100_000 {
+            c.entries.clear();
+        }
+        let tag = ring::hmac::sign(&c.key, password.as_bytes());
+        c.entries.insert(id, tag);
+        true
+    }
+}
+
 enum SaslProgress {
     /// A challenge was sent; the client's response is awaited.
     Challenged,
@@ -198,9 +288,23 @@ impl Session {
         if !self.config.login_limiter.allowed(ip) {
             return Err(Failure::no_code("UNAVAILABLE", "too many failed logins; try again later"));
         }
+        self.password_login(username, password, "LOGIN").map(Some)
+    }
+
+    /// Checks a user name and password (LOGIN, AUTHENTICATE PLAIN), through the cache of
+    /// recent successful checks.
+    fn password_login(
+        &mut self,
+        username: &str,
+        password: &str,
+        how: &str,
+    ) -> Result<(Option<String>, String), Failure> {
         let creds = self.config.authenticator.credentials(username);
         let ok = match &creds {
-            Some((_, c)) => c.password_hash.as_ref().is_some_and(|h| h.verify(password)),
+            Some((_, c)) => match &c.password_hash {
+                Some(h) => login_cache::check(username, h, password),
+                None => false,
+            },
             None => {
                 // Spend the time a check takes, so unknown names are not told apart by timing.
                 let _ = DUMMY.verify(password);
@@ -208,8 +312,8 @@ impl Session {
             }
         };
         match (ok, creds) {
-            (true, Some((account, _))) => self.logged_in(username, &account).map(Some),
-            _ => Err(self.login_failed(username, "LOGIN")),
+            (true, Some((account, _))) => self.logged_in(username, &account),
+            _ => Err(self.login_failed(username, how)),
         }
     }
 
@@ -276,6 +380,12 @@ impl Session {
             Ok(s) => s,
             Err(e) => return Err(Failure::no_code("CANNOT", e.to_string())),
         };
+        if mech == Mechanism::Plain
+            && let Some(r) = &initial
+        {
+            // PLAIN is checked like LOGIN (with the cache of successful checks).
+            return self.plain(r.expose()).map(Some);
+        }
         let mut ex = Box::new(Exchange { tag: tag.to_string(), server });
         let response = initial.as_ref().map(|r| r.expose().as_slice());
         match self.sasl_step(&mut ex, response)? {
@@ -368,6 +478,11 @@ impl Session {
             self.tagged(&tag, "AUTHENTICATE", Err(Failure::bad("response is not base64")));
             return true;
         };
+        if ex.server.mechanism() == Mechanism::Plain {
+            let r = self.plain(&data).map(Some);
+            self.tagged(&tag, "AUTHENTICATE", r);
+            return true;
+        }
         match self.sasl_step(&mut ex, Some(&data)) {
             Ok(SaslProgress::Challenged) => self.mode = InputMode::Authenticate(ex),
             Ok(SaslProgress::Done(r)) => self.tagged(&tag, "AUTHENTICATE", Ok(Some(r))),

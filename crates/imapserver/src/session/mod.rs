@@ -24,7 +24,6 @@ mod selected;
 mod sort;
 pub(crate) mod view;
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -147,6 +146,8 @@ pub(crate) enum State {
 
 /// An authenticated session's account and what is selected.
 pub(crate) struct Authenticated {
+    /// For logs.
+    #[allow(dead_code)]
     pub account_name: String,
     pub username: String,
     pub account: store::Account,
@@ -172,8 +173,6 @@ pub struct Session {
     after_output: Option<Action>,
     delay: Option<Duration>,
     pub(crate) job: Option<Job>,
-    /// Unsolicited responses that wait for a moment they may be sent (NOTIFY events).
-    pub(crate) pending_untagged: VecDeque<Vec<u8>>,
     /// The client sent `ID`; logged once.
     pub(crate) client_id: Option<String>,
     compressing: bool,
@@ -313,7 +312,6 @@ impl Session {
             after_output: None,
             delay: None,
             job: None,
-            pending_untagged: VecDeque::new(),
             client_id: None,
             compressing: false,
             consecutive_bad: 0,

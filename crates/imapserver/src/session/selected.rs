@@ -423,6 +423,30 @@ impl Session {
                     push_u32(out, sel.recent_count());
                     out.extend_from_slice(b" RECENT\r\n");
                 }
+                // NOTIFY's MessageNew with fetch attributes (RFC 5465 §5.2): the new
+                // messages' data right away.
+                let attrs = a.notify.as_ref().map(|n| n.new_message_attrs()).unwrap_or_default();
+                if !attrs.is_empty() {
+                    let snap = account.snapshot()?;
+                    let utf8 = self.enabled.utf8();
+                    let attrs: Vec<_> = attrs
+                        .into_iter()
+                        .filter(|a| *a != crate::command::FetchAttr::Uid)
+                        .collect();
+                    for s in &new {
+                        let Some(seq) = sel.view.seq(s.uid) else { continue };
+                        let mut line =
+                            super::fetch::FetchLine::start(out, uidonly, seq, s.uid, true);
+                        let recent = rev1 && sel.is_recent(s.uid);
+                        let r = super::fetch::write_items(
+                            &mut line, &snap, s, &attrs, recent, utf8, false,
+                        );
+                        line.end();
+                        if let Err(f) = r {
+                            tracing::debug!(error = %f.text, "NOTIFY fetch attributes");
+                        }
+                    }
+                }
             } else {
                 sel.uid_next = sel.uid_next.max(mb.uid_next);
             }

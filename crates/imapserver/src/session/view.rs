@@ -24,6 +24,7 @@ pub(crate) struct SeqMap {
 }
 
 impl SeqMap {
+    #[cfg(test)]
     pub(crate) fn from_sorted(uids: impl IntoIterator<Item = u32>) -> SeqMap {
         let mut m = SeqMap::default();
         for u in uids {
@@ -77,6 +78,7 @@ impl SeqMap {
     }
 
     /// Calls `f(seq, uid)` for the messages whose sequence numbers are in `range`.
+    #[cfg(test)]
     pub(crate) fn for_seq_range(&self, range: RangeInclusive<u32>, mut f: impl FnMut(u32, u32)) {
         let (lo, hi) = (*range.start(), (*range.end()).min(self.count));
         if lo == 0 || lo > hi {
