@@ -125,6 +125,8 @@ async fn tls_connector(cert: &str) -> BoxResult<tokio_rustls::TlsConnector> {
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
+/// A connection kept open (idling) until the end.
+#[allow(dead_code)]
 enum Idler {
     Plain(Conn<TcpStream>),
     Tls(Box<Conn<tokio_rustls::client::TlsStream<TcpStream>>>),

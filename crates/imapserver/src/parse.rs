@@ -133,6 +133,9 @@ pub(crate) struct Parser<'a> {
 
 pub(crate) type PResult<T> = Result<T, ParseError>;
 
+/// ID parameters: names and values.
+type IdParams = Vec<(String, Option<String>)>;
+
 const MONTHS: [&str; 12] =
     ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -756,7 +759,7 @@ impl<'a> Parser<'a> {
         Ok(b)
     }
 
-    fn id_params(&mut self) -> PResult<Option<Vec<(String, Option<String>)>>> {
+    fn id_params(&mut self) -> PResult<Option<IdParams>> {
         if self.keyword("NIL") {
             return Ok(None);
         }
@@ -1706,7 +1709,9 @@ pub(crate) fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         _ => 0,
     }

@@ -1,6 +1,8 @@
 //! Independent IMAP clients against our server: curl (imap:// and imaps://), mbsync (Debian's
 //! isync) syncing a mailbox both ways, and mutt driven in tmux.
 
+#![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
+
 mod common;
 
 use std::path::Path;

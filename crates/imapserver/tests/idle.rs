@@ -1,6 +1,8 @@
 //! Two clients on one mailbox see each other's changes: one IDLEs (RFC 2177), the other
 //! appends, flags, expunges; the idling one gets EXISTS, FETCH and EXPUNGE as they happen.
 
+#![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
+
 mod common;
 
 use common::{PASSWORD, TestServer, USER, python};

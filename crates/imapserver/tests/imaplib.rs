@@ -1,6 +1,8 @@
 //! Python's imaplib, an independent IMAP client, against our server over STARTTLS and
 //! implicit TLS.
 
+#![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
+
 mod common;
 
 use common::{PASSWORD, TestServer, USER, python};
@@ -70,12 +72,7 @@ fn imaplib_over_starttls_and_tls() {
     assert!(out.contains("refused before TLS"), "{out}");
     // A second account state check over implicit TLS: the first run's messages are there.
     let out = python(
-        &SCRIPT
-            .replace("typ, data = m.create(\"Archive\")\nassert typ == \"OK\", data\n", "")
-            .replace(
-                "data == [b\"1\"], data\ntyp, data = m.fetch",
-                "data == [b\"1\"], data\ntyp, data = m.fetch",
-            ),
+        &SCRIPT.replace("typ, data = m.create(\"Archive\")\nassert typ == \"OK\", data\n", ""),
         &[&srv.tls_port.to_string(), ca, "tls", USER, PASSWORD],
     );
     assert!(out.contains("ok tls"), "{out}");

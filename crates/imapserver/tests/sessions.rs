@@ -2,6 +2,8 @@
 //! the change notifications: NOTIFY (RFC 5465), IDLE, the selected mailbox's updates after
 //! commands, QRESYNC resynchronization (RFC 7162 §3.2.5) and the notification overflow.
 
+#![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
+
 mod common;
 
 use common::{Client, Harness, glob};

@@ -3,6 +3,8 @@
 //! creates (named by RFC and section). A first line `# mode: plain` runs the session as on a
 //! connection without TLS.
 
+#![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
+
 mod common;
 
 use common::{Harness, replay};

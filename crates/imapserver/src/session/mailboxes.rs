@@ -160,9 +160,7 @@ impl Session {
             } else if e.mailbox.is_none() {
                 continue;
             }
-            if l.select_special_use
-                && !e.mailbox.as_ref().is_some_and(|m| !m.special_use.is_empty())
-            {
+            if l.select_special_use && e.mailbox.as_ref().is_none_or(|m| m.special_use.is_empty()) {
                 continue;
             }
             match &e.mailbox {

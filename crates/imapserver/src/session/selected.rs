@@ -369,10 +369,10 @@ impl Session {
             let changes = snap.changes_since(sel.id, sel.synced_modseq)?;
             sel.synced_modseq = mb.highest_modseq;
             for uid in changes.vanished {
-                if sel.view.seq(uid).is_some() {
-                    if let Err(i) = sel.pending_expunges.binary_search(&uid) {
-                        sel.pending_expunges.insert(i, uid);
-                    }
+                if sel.view.seq(uid).is_some()
+                    && let Err(i) = sel.pending_expunges.binary_search(&uid)
+                {
+                    sel.pending_expunges.insert(i, uid);
                 }
             }
             let keywords = snap.keywords();
@@ -389,12 +389,11 @@ impl Session {
             for s in changes.changed {
                 if s.uid >= sel.uid_next && sel.view.seq(s.uid).is_none() {
                     new.push(s);
-                } else if let Some(seq) = sel.view.seq(s.uid) {
-                    if !sel.own_modseqs.contains(&s.modseq)
-                        && sel.pending_expunges.binary_search(&s.uid).is_err()
-                    {
-                        flag_changes.push((seq, s));
-                    }
+                } else if let Some(seq) = sel.view.seq(s.uid)
+                    && !sel.own_modseqs.contains(&s.modseq)
+                    && sel.pending_expunges.binary_search(&s.uid).is_err()
+                {
+                    flag_changes.push((seq, s));
                 }
             }
             sel.own_modseqs.retain(|m| *m > mb.highest_modseq);

@@ -457,9 +457,7 @@ pub(crate) fn references(infos: &[ThreadInfo]) -> Vec<Thread> {
             Some(&i) => {
                 let existing_reply = merged[i].4;
                 let existing = &mut merged[i].3;
-                if existing.num.is_none() {
-                    existing.children.push(t);
-                } else if reply && !existing_reply {
+                if existing.num.is_none() || (reply && !existing_reply) {
                     existing.children.push(t);
                 } else if !reply && existing_reply && t.num.is_some() {
                     let old = std::mem::replace(existing, Thread { num: None, children: vec![] });

@@ -1,6 +1,6 @@
 //! Test helpers: accounts in a temporary directory, sessions driven without sockets, and
 //! `C:`/`S:` transcripts.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -97,14 +97,9 @@ impl Client {
         self.pump_changes();
         let mut a = self.s.input(data);
         let mut out = self.s.take_output();
-        loop {
-            match a {
-                Action::Continue => {
-                    a = self.s.resume();
-                    out.extend(self.s.take_output());
-                }
-                Action::Read | Action::Close | Action::StartTls | Action::StartCompression => break,
-            }
+        while a == Action::Continue {
+            a = self.s.resume();
+            out.extend(self.s.take_output());
         }
         if self.watch.is_none()
             && let Some(acc) = self.s.account()
