@@ -63,6 +63,27 @@ impl Context {
         self.config_path.with_file_name("domains.conf")
     }
 
+    /// Loads and checks mox.conf and domains.conf; every problem is in the error, one per line.
+    pub(crate) fn load_config(&self) -> anyhow::Result<config::Config> {
+        config::load(&self.config_path).map_err(|errors| {
+            anyhow::anyhow!("configuration has {} error(s):\n{errors}", errors.errors().len())
+        })
+    }
+
+    /// The data directory named in mox.conf (`DataDir`, relative to mox.conf's directory).
+    /// Reads mox.conf only, so commands that just need the data directory (`stop`,
+    /// `loglevels`) work while domains.conf has an error.
+    pub(crate) fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        let text = std::fs::read_to_string(&self.config_path)
+            .with_context(|| format!("reading {}", self.config_path.display()))?;
+        let name = self.config_path.display().to_string();
+        let static_ =
+            config::parse_static(&name, &text).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+        let dir = config::config_dir_path(&self.config_path, &static_.data_dir);
+        // "DataDir: ." names mox.conf's directory; say so without the dot.
+        Ok(dir.components().filter(|c| *c != std::path::Component::CurDir).collect())
+    }
+
     /// The DNS server given with `--dns-server` or `MOX_DNS_SERVER`, if any.
     pub(crate) fn dns_server(&self) -> Option<&str> {
         self.dns_server.as_deref()
@@ -105,6 +126,36 @@ impl Context {
             }
             Input::Given(data) => Ok(data.clone()),
         }
+    }
+
+    /// Reads a new password: from a terminal, asked twice without echo (they must match);
+    /// otherwise the first line of standard input, without its line ending.
+    pub(crate) fn read_new_password(&self) -> anyhow::Result<String> {
+        use std::io::IsTerminal as _;
+
+        let password = match &self.stdin {
+            Input::Process if io::stdin().is_terminal() => {
+                let first = rpassword::prompt_password("new password: ")
+                    .context("reading password from terminal")?;
+                let again = rpassword::prompt_password("repeat password: ")
+                    .context("reading password from terminal")?;
+                if first != again {
+                    anyhow::bail!("the passwords do not match");
+                }
+                first
+            }
+            _ => {
+                let data = self.read_stdin()?;
+                let text = String::from_utf8(data)
+                    .map_err(|_| anyhow::anyhow!("password on standard input is not UTF-8"))?;
+                let line = text.split('\n').next().unwrap_or_default();
+                line.strip_suffix('\r').unwrap_or(line).to_string()
+            }
+        };
+        if password.is_empty() {
+            anyhow::bail!("empty password");
+        }
+        Ok(password)
     }
 
     /// A context for unit tests of commands: `resolver` answers lookups (a

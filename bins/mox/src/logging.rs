@@ -39,6 +39,7 @@
 use std::fmt;
 use std::io::IsTerminal as _;
 use std::str::FromStr;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
@@ -256,6 +257,9 @@ impl LogSpec {
 
 /// Builds the log spec from `MOX_LOG` and the `-loglevel` flag (which sets the default).
 pub(crate) fn spec_from_env(flag: Option<Level>) -> anyhow::Result<LogSpec> {
+    if flag.is_some() || std::env::var_os(ENV_VAR).is_some() {
+        GIVEN_ON_COMMAND_LINE.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let mut spec = match std::env::var(ENV_VAR) {
         Ok(text) => LogSpec::parse(&text).map_err(|e| anyhow::anyhow!("{ENV_VAR}: {e}"))?,
         Err(std::env::VarError::NotPresent) => LogSpec::default(),
@@ -267,30 +271,115 @@ pub(crate) fn spec_from_env(flag: Option<Level>) -> anyhow::Result<LogSpec> {
     Ok(spec)
 }
 
-/// Installs the process-wide subscriber, logging to stderr.
-pub(crate) fn init(spec: &LogSpec) -> anyhow::Result<()> {
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    subscriber(spec, std::io::stderr, ansi)?
-        .try_init()
-        .map_err(|e| anyhow::anyhow!("installing the logger: {e}"))
+/// Whether `-loglevel` or `MOX_LOG` set the levels: then they win over mox.conf's.
+static GIVEN_ON_COMMAND_LINE: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the levels were given with `-loglevel` or `MOX_LOG` (see [`spec_from_env`]).
+pub(crate) fn given_on_command_line() -> bool {
+    GIVEN_ON_COMMAND_LINE.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// The subscriber `init` installs, writing to `writer`; tests give their own writer.
+/// The levels mox.conf asks for: `LogLevel` and `PackageLogLevels`.
+pub(crate) fn spec_from_config(static_: &config::Static) -> anyhow::Result<LogSpec> {
+    let default =
+        static_.log_level.parse().map_err(|e| anyhow::anyhow!("mox.conf LogLevel: {e}"))?;
+    let mut spec = LogSpec { default, targets: Vec::new() };
+    for (package, level) in &static_.package_log_levels {
+        let level = level
+            .parse()
+            .map_err(|e| anyhow::anyhow!("mox.conf PackageLogLevels {package}: {e}"))?;
+        spec = spec.with_level(Some(package), Some(level));
+    }
+    Ok(spec)
+}
+
+/// Installs the process-wide subscriber, logging to stderr. Its levels can be changed later
+/// with [`set_spec`] (`mox loglevels` on a running server).
+pub(crate) fn init(spec: &LogSpec) -> anyhow::Result<()> {
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let (subscriber, handle) = subscriber(spec, std::io::stderr, ansi)?;
+    subscriber.try_init().map_err(|e| anyhow::anyhow!("installing the logger: {e}"))?;
+    let _ = LIVE.set(Live { handle, spec: Mutex::new(spec.clone()) });
+    Ok(())
+}
+
+/// The subscriber `init` installs, writing to `writer` (tests give their own), and the handle
+/// that changes its levels.
 pub(crate) fn subscriber<W>(
     spec: &LogSpec,
     writer: W,
     ansi: bool,
-) -> anyhow::Result<impl tracing::Subscriber + Send + Sync + 'static>
+) -> anyhow::Result<(impl tracing::Subscriber + Send + Sync + 'static, FilterHandle)>
 where
     W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
     let filter = spec.env_filter().map_err(|e| anyhow::anyhow!("log filter: {e}"))?;
-    Ok(tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(ansi)
-        .with_target(true)
-        .finish())
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    let subscriber = tracing_subscriber::registry().with(filter).with(
+        tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(ansi).with_target(true),
+    );
+    Ok((subscriber, handle))
+}
+
+/// Changes the filter of a subscriber made by [`subscriber`].
+pub(crate) type FilterHandle =
+    tracing_subscriber::reload::Handle<EnvFilter, tracing_subscriber::Registry>;
+
+/// The installed filter, for changing levels while running.
+struct Live {
+    handle: FilterHandle,
+    spec: Mutex<LogSpec>,
+}
+
+static LIVE: OnceLock<Live> = OnceLock::new();
+
+/// The levels in effect (the default when [`init`] was not called).
+pub(crate) fn current_spec() -> LogSpec {
+    LIVE.get()
+        .map(|l| l.spec.lock().unwrap_or_else(PoisonError::into_inner).clone())
+        .unwrap_or_default()
+}
+
+/// Replaces the levels in effect.
+pub(crate) fn set_spec(spec: LogSpec) -> anyhow::Result<()> {
+    let live = LIVE.get().ok_or_else(|| anyhow::anyhow!("logging is not initialized"))?;
+    let filter = spec.env_filter().map_err(|e| anyhow::anyhow!("log filter: {e}"))?;
+    live.handle.reload(filter).map_err(|e| anyhow::anyhow!("changing log levels: {e}"))?;
+    *live.spec.lock().unwrap_or_else(PoisonError::into_inner) = spec;
+    Ok(())
+}
+
+impl LogSpec {
+    /// This spec with `target`'s level set (or the default's, for `None`); a `None` level
+    /// removes the target's own level, as `mox loglevels "" PKG` does.
+    pub(crate) fn with_level(mut self, target: Option<&str>, level: Option<Level>) -> LogSpec {
+        match (target, level) {
+            (None, Some(level)) => self.default = level,
+            (None, None) => {}
+            (Some(t), level) => {
+                self.targets.retain(|(name, _)| name != t);
+                if let Some(level) = level {
+                    self.targets.push((t.to_string(), level));
+                }
+            }
+        }
+        self
+    }
+
+    /// As `mox loglevels` prints them: `(default): info`, then one `target: level` line per
+    /// target, sorted.
+    pub(crate) fn describe(&self) -> String {
+        let mut out = format!("(default): {}\n", self.default);
+        let mut targets = self.targets.clone();
+        targets.sort();
+        for (t, l) in targets {
+            out += &format!("{t}: {l}\n");
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -424,7 +513,7 @@ mod tests {
     fn log_through(mox_log: &str) -> String {
         let spec = LogSpec::parse(mox_log).expect("valid spec");
         let captured = Captured::default();
-        let subscriber = subscriber(&spec, captured.clone(), false).expect("subscriber");
+        let (subscriber, _) = subscriber(&spec, captured.clone(), false).expect("subscriber");
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!(target: "smtpserver::session", "info-event");
             tracing::debug!(target: "smtpserver::session", "debug-event");
@@ -459,5 +548,33 @@ mod tests {
         let one_crate = log_through("info,smtpserver=traceauth");
         assert!(one_crate.contains("auth-event") && one_crate.contains("smtp-trace-event"));
         assert!(!one_crate.contains("spf-trace-event") && !one_crate.contains("data-event"));
+    }
+
+    #[test]
+    fn levels_change_while_running_through_the_handle() {
+        let spec = LogSpec::parse("info").expect("valid spec");
+        let captured = Captured::default();
+        let (subscriber, handle) = subscriber(&spec, captured.clone(), false).expect("subscriber");
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!(target: "queue", "before-change");
+            let changed = spec.clone().with_level(Some("queue"), Some(Level::Debug));
+            handle.reload(changed.env_filter().expect("filter")).expect("reload");
+            tracing::debug!(target: "queue", "after-change");
+            tracing::debug!(target: "spf", "other-crate");
+        });
+        let out = String::from_utf8(captured.0.lock().expect("not poisoned").clone()).unwrap();
+        assert!(!out.contains("before-change") && out.contains("after-change"), "{out}");
+        assert!(!out.contains("other-crate"), "{out}");
+    }
+
+    #[test]
+    fn with_level_and_describe_as_mox_loglevels_prints() {
+        let spec = LogSpec::default()
+            .with_level(Some("smtpserver"), Some(Level::Debug))
+            .with_level(Some("queue"), Some(Level::Trace))
+            .with_level(None, Some(Level::Error));
+        assert_eq!(spec.describe(), "(default): error\nqueue: trace\nsmtpserver: debug\n");
+        let cleared = spec.with_level(Some("queue"), None);
+        assert_eq!(cleared.describe(), "(default): error\nsmtpserver: debug\n");
     }
 }

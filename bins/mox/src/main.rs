@@ -11,8 +11,10 @@
 mod cli;
 mod cmd;
 mod context;
+mod ctl;
 mod logging;
 mod progress;
+mod serve;
 
 use std::process::ExitCode;
 

@@ -49,3 +49,13 @@ impl store::Progress for Bar {
         });
     }
 }
+
+/// Shows progress the server reports over the control socket on a local bar.
+pub(crate) fn forward_progress(bar: &Bar, p: &crate::ctl::Progress) {
+    use store::Progress as _;
+    match p {
+        crate::ctl::Progress::Start { what, total } => bar.start(what, *total),
+        crate::ctl::Progress::Advance { n } => bar.advance(*n),
+        crate::ctl::Progress::Finish => bar.finish(),
+    }
+}

@@ -104,6 +104,9 @@ pub(crate) struct Inner {
     pub dir: PathBuf,
     pub env: Env,
     pub db: Dbs,
+    /// The delivery history tables (`history` module); `None` in a read-only account written
+    /// before they existed.
+    pub history: Option<crate::history::Tables>,
     pub read_only: bool,
     write: Mutex<WriteState>,
     pub keywords: RwLock<KeywordTable>,
@@ -457,11 +460,13 @@ impl Inner {
         }
         drop(rtxn);
 
+        let history = crate::history::open_tables(&env, &dir, opts.read_only)?;
         let fs_sync = files::FileSystemSync::open(&dir)?;
         let inner = Inner {
             dir,
             env,
             db,
+            history,
             read_only: opts.read_only,
             write: Mutex::new(WriteState {
                 stored_next_message_id: next_message_id,

@@ -35,6 +35,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use crate::account::{Inner, Tx};
 use crate::changes::Change;
 use crate::codec::MessageRecord;
+use crate::history::{Origin, SentRecipient};
 use crate::ids::MessageIds;
 use crate::mailbox::normalize_mailbox_name;
 use crate::structure;
@@ -59,6 +60,13 @@ pub struct NewMessage {
     pub mail_from: String,
     /// Line endings the message arrived with, for export (see [`LineEnding`]).
     pub line_ending: LineEnding,
+    /// Where a message delivered over SMTP came from, for reputation (see [`Origin`]);
+    /// `None` for messages without delivery facts (IMAP APPEND, imports).
+    pub origin: Option<Origin>,
+    /// Addresses the message was sent to, for a message saved to a Sent mailbox or
+    /// submitted: a later message from them, their domain or organizational domain counts
+    /// as from a known correspondent ([`Snapshot::sent_to`](crate::Snapshot::sent_to)).
+    pub sent_to: Vec<SentRecipient>,
 }
 
 /// Where a delivered message ended up.
@@ -431,12 +439,14 @@ pub(crate) fn insert_message(
     let mut flags = new.flags;
     flags.dedup_keywords();
     let keywords = tx.keyword_ids(&flags.keywords)?;
+    let received = new.received.unwrap_or_else(Timestamp::now);
+    tx.history_on_insert(id, mailbox, received.unix, size, &flags, new.origin, new.sent_to)?;
     let rec = MessageRecord {
         mailbox: mailbox.0,
         uid,
         created_modseq: modseq,
         size,
-        received: new.received.unwrap_or_else(Timestamp::now),
+        received,
         line_ending: new.line_ending,
         mail_from: new.mail_from,
         prefix: new.prefix,
@@ -494,6 +504,7 @@ mod tests {
             prefix: b"Received: by test\r\n".to_vec(),
             mail_from: "sender@example.org".into(),
             line_ending: LineEnding::Crlf,
+            ..Default::default()
         };
         let d = acc.deliver_bytes("inbox", &msg(1), new).unwrap();
         assert_eq!(d.uid, 1);

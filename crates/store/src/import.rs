@@ -166,6 +166,7 @@ impl Preparer {
             prefix: Vec::new(),
             mail_from,
             line_ending,
+            ..Default::default()
         };
         self.chunk_bytes += data.len();
         self.chunk.push(Parsed { data, structure, new });

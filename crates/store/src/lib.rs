@@ -87,8 +87,10 @@ pub mod export;
 mod files;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod history;
 mod ids;
 pub mod import;
+mod login;
 mod mailbox;
 mod maildir;
 mod mbox;
@@ -110,6 +112,7 @@ pub use datadir::{DataDir, check_account_name};
 pub use deliver::{Delivered, MessageWriter, NewMessage, PreparedMessage};
 pub use error::Error;
 pub use files::{FILES_PER_DIR, MessageReader, message_path};
+pub use history::{Origin, SentRecipient};
 pub use mailbox::{MAX_MAILBOX_NAME_LEN, normalize_mailbox_name};
 pub use messages::{FlagOp, StoreOutcome};
 pub use progress::{NoProgress, Progress};

@@ -10,7 +10,7 @@ use crate::account::Tx;
 use crate::changes::Change;
 use crate::codec::{self, MessageRecord, RawState};
 use crate::files;
-use crate::types::{Flags, MailboxId, MessageId, SystemFlags, UidSet};
+use crate::types::{Flags, MailboxId, MessageId, SpecialUse, SystemFlags, UidSet};
 use crate::{Account, Error, MessageState};
 
 /// How [`Account::store_flags`] combines the given flags with a message's flags (IMAP STORE
@@ -171,6 +171,7 @@ impl Tx<'_> {
         for (uid, s) in states {
             let rec = self.message_record(s.message_id)?;
             self.remove_state(mailbox, uid, s.modseq, modseq)?;
+            self.history_on_remove(s.message_id)?;
             self.db()
                 .messages
                 .delete(&mut self.txn, &codec::u64_key(s.message_id))
@@ -260,6 +261,7 @@ impl Account {
                     .map_err(tx.err("write change"))?;
                 tx.existing_mailbox(mailbox.0)?.counts.change_flags(old.flags, system);
                 let flags = tx.flags_of(system, &keywords);
+                tx.history_on_flags(old.message_id, &flags)?;
                 tx.changes.push(Change::FlagsChanged {
                     mailbox,
                     uid,
@@ -313,7 +315,7 @@ impl Account {
     ) -> Result<Vec<(u32, u32)>, Error> {
         self.inner.write(|tx| {
             tx.selectable_mailbox(from)?;
-            tx.selectable_mailbox(to)?;
+            let to_special_use = SpecialUse::from_bits(tx.selectable_mailbox(to)?.special_use);
             let states = tx.states(from, uids)?;
             if states.is_empty() {
                 return Ok(Vec::new());
@@ -340,6 +342,7 @@ impl Account {
                 tx.existing_mailbox(to.0)?.counts.add(s.flags, rec.size);
                 tx.size_delta += rec.size as i64;
                 let flags = tx.flags_of(s.flags, &s.keywords);
+                tx.history_on_copy(s.message_id, new_id, to_special_use, &flags)?;
                 tx.changes.push(Change::MessageAdded {
                     mailbox: to,
                     uid: new_uid,
@@ -364,7 +367,7 @@ impl Account {
     ) -> Result<Vec<(u32, u32)>, Error> {
         self.inner.write(|tx| {
             tx.selectable_mailbox(from)?;
-            tx.selectable_mailbox(to)?;
+            let to_special_use = SpecialUse::from_bits(tx.selectable_mailbox(to)?.special_use);
             let states = tx.states(from, uids)?;
             if states.is_empty() {
                 return Ok(Vec::new());
@@ -384,6 +387,7 @@ impl Account {
                 tx.put_state(to, new_uid, s.message_id, modseq, s.flags, &s.keywords)?;
                 tx.existing_mailbox(to.0)?.counts.add(s.flags, rec.size);
                 let flags = tx.flags_of(s.flags, &s.keywords);
+                tx.history_on_move(s.message_id, to_special_use, &flags)?;
                 added.push(Change::MessageAdded {
                     mailbox: to,
                     uid: new_uid,

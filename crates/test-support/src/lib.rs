@@ -102,6 +102,7 @@
 
 mod dns_server;
 mod https_server;
+mod mox_server;
 mod smtp_peers;
 mod zone_answer;
 
@@ -110,6 +111,7 @@ use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 
 pub use dns_server::{DnsTestServer, ReceivedQuery};
 pub use https_server::{HttpsTestServer, TestCa, Validity, http_response};
+pub use mox_server::{MoxMode, MoxPorts, MoxServer};
 pub use smtp_peers::{
     Aiosmtpd, AiosmtpdConfig, PeerTls, Postfix, PostfixConfig, Received, TestCertificate,
     strip_postfix_delivery_headers,

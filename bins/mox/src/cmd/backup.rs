@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use crate::cmd::Run;
 use crate::context::Context;
-use crate::progress::Bar;
+use crate::ctl::{Client, Reply, Request};
+use crate::progress::{Bar, forward_progress};
 
 /// Creates a backup of the data directory.
 ///
@@ -24,12 +25,13 @@ use crate::progress::Bar;
 /// To restore a backup, first shut down mox, move away the old data directory and move the
 /// backup in its place, run "mox verifydata DIR", possibly with -fix, and restart mox.
 ///
-/// Until mox-rs has its configuration file, the data directory is named with -datadir.
+/// With mox running, the backup is made by it (so dest-dir must be writable by mox's user);
+/// otherwise directly from the data directory of mox.conf, or the one given with -datadir.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Backup {
-    /// Data directory to back up (until mox.conf names it).
+    /// Data directory to back up while mox is not running; default: the DataDir of mox.conf.
     #[arg(long, value_name = "dir")]
-    datadir: PathBuf,
+    datadir: Option<PathBuf>,
     /// Print progress.
     #[arg(long)]
     verbose: bool,
@@ -41,29 +43,60 @@ pub(crate) struct Backup {
 impl Run for Backup {
     async fn run(self, ctx: &Context) -> anyhow::Result<()> {
         let verbose = self.verbose;
+        let datadir = match self.datadir {
+            Some(d) => d,
+            None => ctx.data_dir()?,
+        };
+        if let Some(client) = Client::connect(&datadir).await? {
+            let dest = std::path::absolute(&self.dest)?;
+            let bar = Bar::default();
+            let mut out = ctx.stdout();
+            return client
+                .run(&Request::Backup { dest }, |reply| {
+                    match reply {
+                        // The server's report: warnings always, the rest with -verbose.
+                        Reply::Output(text) => {
+                            for line in text.lines() {
+                                if verbose || line.starts_with("warning: ") {
+                                    writeln!(out, "{line}")?;
+                                }
+                            }
+                        }
+                        Reply::Progress(p) => forward_progress(&bar, p),
+                        _ => {}
+                    }
+                    Ok(())
+                })
+                .await;
+        }
         let (summary, lines) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let mut lines = Vec::new();
             let summary =
-                store::backup::backup(&self.datadir, &self.dest, &Bar::default(), &mut |l| {
+                store::backup::backup(&datadir, &self.dest, &Bar::default(), &mut |l| {
                     lines.push(l.to_string())
                 })?;
             Ok((summary, lines))
         })
         .await??;
-        let mut out = ctx.stdout();
         if verbose {
-            for l in lines {
-                writeln!(out, "{l}")?;
-            }
-            writeln!(
-                out,
-                "backup of {} accounts done: {} message files linked, {} copied",
-                summary.accounts, summary.linked, summary.copied
-            )?;
+            ctx.stdout().write_all(backup_summary_text(&summary, &lines).as_bytes())?;
         }
         for w in &summary.warnings {
             tracing::warn!("{w}");
         }
         Ok(())
     }
+}
+
+/// The verbose report of a backup: a line per account, then the totals.
+pub(crate) fn backup_summary_text(summary: &store::backup::BackupSummary, lines: &[String]) -> String {
+    let mut out = String::new();
+    for l in lines {
+        out += &format!("{l}\n");
+    }
+    out += &format!(
+        "backup of {} accounts done: {} message files linked, {} copied\n",
+        summary.accounts, summary.linked, summary.copied
+    );
+    out
 }

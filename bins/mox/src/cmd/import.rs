@@ -7,7 +7,8 @@ use anyhow::Context as _;
 
 use crate::cmd::Run;
 use crate::context::Context;
-use crate::progress::Bar;
+use crate::ctl::{Client, ImportFormat, Reply, Request};
+use crate::progress::{Bar, forward_progress};
 
 /// Import a maildir or mbox into an account.
 #[derive(Debug, clap::Subcommand)]
@@ -28,9 +29,10 @@ impl Run for Import {
 /// Import a maildir into an account.
 ///
 /// The messages in the maildir's new/ and cur/ directories are added to the mailbox, which is
-/// created if needed; the account is DIR/accounts/ACCOUNTNAME in the data directory given with
-/// -datadir, created on first import. (Until mox-rs has its configuration file and server, the
-/// data directory is named on the command line; later, import goes through the running server.)
+/// created if needed. With mox running, the import goes through it (the server reads the
+/// maildir, so it must be able to); otherwise it is done directly in the data directory of
+/// mox.conf, or the one given with -datadir (the account is DIR/accounts/ACCOUNTNAME, created on
+/// first import).
 ///
 /// Maildir flags, like "seen" and "answered", are imported. An optional dovecot-keywords file in
 /// the maildir gives the keywords of the lowercase flag letters (such as $Forwarded or $Junk).
@@ -40,9 +42,10 @@ impl Run for Import {
 /// with bare LF line endings are stored with CRLF, and exported with LF again.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ImportMaildir {
-    /// Data directory holding accounts/ (until mox.conf names it).
+    /// Data directory holding accounts/, for importing without a configuration while mox is
+    /// not running; default: the DataDir of mox.conf.
     #[arg(long, value_name = "dir")]
-    datadir: PathBuf,
+    datadir: Option<PathBuf>,
     /// Account to import into.
     #[arg(value_name = "accountname")]
     account: String,
@@ -63,14 +66,16 @@ pub(crate) struct ImportMaildir {
 /// (A: answered, F: flagged, T: draft, D: deleted) and X-Keywords header fields, which are
 /// removed from the stored message; the received time from the "From " line.
 ///
-/// The mailbox is created if needed; the account is DIR/accounts/ACCOUNTNAME in the data
-/// directory given with -datadir, created on first import. Messages are imported even if
-/// already present: importing twice gives duplicates.
+/// The mailbox is created if needed. With mox running, the import goes through it (the server
+/// reads the file); otherwise it is done directly in the data directory of mox.conf, or the one
+/// given with -datadir. Messages are imported even if already present: importing twice gives
+/// duplicates.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ImportMbox {
-    /// Data directory holding accounts/ (until mox.conf names it).
+    /// Data directory holding accounts/, for importing without a configuration while mox is
+    /// not running; default: the DataDir of mox.conf.
     #[arg(long, value_name = "dir")]
-    datadir: PathBuf,
+    datadir: Option<PathBuf>,
     /// Account to import into.
     #[arg(value_name = "accountname")]
     account: String,
@@ -96,12 +101,33 @@ impl Run for ImportMbox {
 
 async fn run_import(
     ctx: &Context,
-    datadir: PathBuf,
+    datadir: Option<PathBuf>,
     account: String,
     mailbox: String,
     source: PathBuf,
     maildir: bool,
 ) -> anyhow::Result<()> {
+    let datadir = match datadir {
+        Some(d) => d,
+        None => ctx.data_dir()?,
+    };
+    if let Some(client) = Client::connect(&datadir).await? {
+        let path = std::path::absolute(&source)
+            .with_context(|| format!("resolving {}", source.display()))?;
+        let format = if maildir { ImportFormat::Maildir } else { ImportFormat::Mbox };
+        let bar = Bar::default();
+        let mut out = ctx.stdout();
+        return client
+            .run(&Request::Import { format, account, mailbox, path }, |reply| {
+                match reply {
+                    Reply::Output(text) => out.write_all(text.as_bytes())?,
+                    Reply::Progress(p) => forward_progress(&bar, p),
+                    _ => {}
+                }
+                Ok(())
+            })
+            .await;
+    }
     let summary = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let dir = store::DataDir::new(&datadir).account_dir(&account)?;
         let acc = store::Account::open_or_create(&dir)
@@ -115,19 +141,23 @@ async fn run_import(
         Ok(summary)
     })
     .await??;
-    let mut out = ctx.stdout();
-    writeln!(out, "imported {} messages into {:?}", summary.messages, summary.mailbox)?;
+    ctx.stdout().write_all(import_summary_text(&summary).as_bytes())?;
+    Ok(())
+}
+
+/// What an import prints when done (also sent by the server for an import through it).
+pub(crate) fn import_summary_text(summary: &store::import::ImportSummary) -> String {
+    let mut out = format!("imported {} messages into {:?}\n", summary.messages, summary.mailbox);
     if summary.mixed_line_endings > 0 {
-        writeln!(
-            out,
-            "note: {} messages had both CRLF and bare LF line endings; stored with CRLF only",
+        out += &format!(
+            "note: {} messages had both CRLF and bare LF line endings; stored with CRLF only\n",
             summary.mixed_line_endings
-        )?;
+        );
     }
     if summary.invalid_keywords > 0 {
-        writeln!(out, "note: skipped {} invalid keywords", summary.invalid_keywords)?;
+        out += &format!("note: skipped {} invalid keywords\n", summary.invalid_keywords);
     }
-    Ok(())
+    out
 }
 
 #[cfg(test)]
@@ -143,7 +173,7 @@ mod tests {
             .expect("write");
         let (ctx, printed) = Context::for_test(GlobalOptions::default(), None, b"");
         let cmd = ImportMbox {
-            datadir: dir.path().join("data"),
+            datadir: Some(dir.path().join("data")),
             account: "mjl".into(),
             mailbox: "Old".into(),
             mbox,
@@ -156,7 +186,7 @@ mod tests {
         assert_eq!((mb.counts.messages, mb.counts.unseen), (1, 0));
 
         let bad = ImportMbox {
-            datadir: dir.path().join("data"),
+            datadir: Some(dir.path().join("data")),
             account: "../x".into(),
             mailbox: "Old".into(),
             mbox: dir.path().join("in.mbox"),

@@ -80,7 +80,10 @@
 
 use crate::context::Context;
 
+pub(crate) use backup::backup_summary_text;
 pub(crate) use help::{command_list, help_text};
+pub(crate) use import::import_summary_text;
+pub(crate) use setaccountpassword::account_of;
 
 /// Declares the command modules, the `Command` enum with one variant per command group, and
 /// its dispatch. Attributes (such as `#[command(subcommand)]` or doc comments) before an entry
@@ -107,6 +110,16 @@ macro_rules! commands {
 
 // The command list: one line per command group, in mox's order. See the module documentation.
 commands! {
+    serve::Serve,
+    stop::Stop,
+    setaccountpassword::Setaccountpassword,
+    setadminpassword::Setadminpassword,
+    loglevels::Loglevels,
+    #[command(subcommand)]
+    import::Import,
+    #[command(subcommand)]
+    export::Export,
+    localserve::Localserve,
     help::Help,
     backup::Backup,
     #[command(subcommand)]
@@ -117,12 +130,10 @@ commands! {
     dmarc::Dmarc,
     #[command(subcommand)]
     dnsbl::Dnsbl,
-    #[command(subcommand)]
-    export::Export,
-    #[command(subcommand)]
-    import::Import,
+    example::Example,
     #[command(subcommand)]
     mtasts::Mtasts,
+    retrain::Retrain,
     sendmail::Sendmail,
     #[command(subcommand)]
     spf::Spf,
