@@ -36,6 +36,9 @@ pub struct ListenerConfig {
     pub idle_timeout: Duration,
     /// Time allowed for writing a response to a client that does not read.
     pub write_timeout: Duration,
+    /// Gives each connection its id (in the `cid` field of its tracing span); a server with
+    /// several protocols passes its shared counter.
+    pub connection_id: fn() -> u64,
 }
 
 impl std::fmt::Debug for ListenerConfig {
@@ -64,21 +67,49 @@ impl ListenerConfig {
             preauth_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(30 * 60),
             write_timeout: Duration::from_secs(5 * 60),
+            connection_id: next_connection_id,
         }
     }
 }
 
 static CONNECTION_IDS: AtomicU64 = AtomicU64::new(1);
 
+/// The default connection ids: 1, 2, 3, ... per process.
+pub fn next_connection_id() -> u64 {
+    CONNECTION_IDS.fetch_add(1, Ordering::Relaxed)
+}
+
 /// Serves connections from `listener` until `shutdown` becomes true; then asks every session
 /// to log out (`* BYE`) and waits for them to finish.
-pub async fn serve(
+pub async fn serve(listener: TcpListener, config: Arc<ListenerConfig>, shutdown: watch::Receiver<bool>) {
+    let tasks = Arc::new(std::sync::Mutex::new(tokio::task::JoinSet::new()));
+    let spawner = {
+        let tasks = tasks.clone();
+        move |f: ConnectionFuture| {
+            let mut t = tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Reap finished connections so the set does not grow.
+            while t.try_join_next().is_some() {}
+            t.spawn(f);
+        }
+    };
+    serve_with(listener, config, shutdown, spawner).await;
+    let mut set = std::mem::take(&mut *tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    while set.join_next().await.is_some() {}
+}
+
+/// A connection's task, for [`serve_with`]'s spawner.
+pub type ConnectionFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// Like [`serve`], with connections handed to `spawn` (a server that tracks its connections
+/// for a drain on shutdown spawns them itself); returns when `shutdown` becomes true, without
+/// waiting for the connections, which see the same signal and log out.
+pub async fn serve_with(
     listener: TcpListener,
     config: Arc<ListenerConfig>,
     mut shutdown: watch::Receiver<bool>,
+    spawn: impl Fn(ConnectionFuture),
 ) {
     let slots = Arc::new(Semaphore::new(config.max_connections));
-    let mut tasks = tokio::task::JoinSet::new();
     loop {
         let permit = tokio::select! {
             p = slots.clone().acquire_owned() => match p {
@@ -99,21 +130,18 @@ pub async fn serve(
                 continue;
             }
         };
-        let cid = CONNECTION_IDS.fetch_add(1, Ordering::Relaxed);
+        let cid = (config.connection_id)();
         let config = config.clone();
         let shutdown = shutdown.clone();
         let span = tracing::info_span!("imap", cid, remote = %remote);
-        tasks.spawn(
+        spawn(Box::pin(
             async move {
                 handle(stream, remote, config, shutdown).await;
                 drop(permit);
             }
             .instrument(span),
-        );
-        // Reap finished connections so the set does not grow.
-        while tasks.try_join_next().is_some() {}
+        ));
     }
-    while tasks.join_next().await.is_some() {}
 }
 
 /// The bytes of a connection: plain TCP, or TLS over it.

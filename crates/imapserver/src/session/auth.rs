@@ -21,8 +21,11 @@ pub trait Authenticator: Send + Sync + 'static {
     fn credentials(&self, username: &str) -> Option<(String, sasl::StoredCredentials)>;
 
     /// Opens the account (once per process is cheap: the store shares open accounts).
-    fn open_account(&self, account: &str) -> Result<store::Account, store::Error>;
+    fn open_account(&self, account: &str) -> Result<store::Account, OpenError>;
 }
+
+/// Why an account could not be opened (the authenticator's own error, logged).
+pub type OpenError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Failed-login accounting per client address, shared by the protocols of a server.
 pub trait LoginLimiter: Send + Sync + 'static {
@@ -82,7 +85,7 @@ impl Authenticator for MemoryAuthenticator {
             .cloned()
     }
 
-    fn open_account(&self, account: &str) -> Result<store::Account, store::Error> {
+    fn open_account(&self, account: &str) -> Result<store::Account, OpenError> {
         let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(a) = open.get(account) {
             return Ok(a.clone());

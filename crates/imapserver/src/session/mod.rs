@@ -34,7 +34,7 @@ use crate::framing::{Frame, Framer, Limits};
 use crate::parse;
 use crate::response;
 
-pub use auth::{Authenticator, LoginLimiter, MemoryAuthenticator, SimpleLoginLimiter};
+pub use auth::{Authenticator, LoginLimiter, MemoryAuthenticator, OpenError, SimpleLoginLimiter};
 pub(crate) use selected::Selected;
 
 /// Output above this size makes the session pause and let the driver write (a FETCH of a
