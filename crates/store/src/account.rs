@@ -112,7 +112,7 @@ pub(crate) struct Inner {
     pub keywords: RwLock<KeywordTable>,
     pub group: GroupCommit,
     pub fs_sync: files::FileSystemSync,
-    watchers: Mutex<Watchers>,
+    pub(crate) watchers: Mutex<Watchers>,
     quota: Mutex<Option<u64>>,
     pub ids: Arc<MessageIds>,
     /// Subdirectories of `msg/` known to exist (they are never removed): saves a mkdir per
@@ -705,6 +705,7 @@ impl<'a> Tx<'a> {
         let m = self.meta(codec::META_MODSEQ)? + 1;
         self.put_meta(codec::META_MODSEQ, m)?;
         self.modseq = Some(m);
+        crate::savedate::record(self, m)?;
         Ok(m)
     }
 

@@ -75,6 +75,8 @@
 #![warn(missing_docs)]
 
 mod account;
+pub mod annotations;
+mod append;
 pub mod backup;
 mod changes;
 mod codec;
@@ -94,6 +96,8 @@ mod maildir;
 mod mbox;
 mod messages;
 mod progress;
+mod savedate;
+mod scan;
 mod snapshot;
 pub mod structure;
 mod time;
@@ -101,7 +105,8 @@ mod types;
 pub mod verify;
 
 pub use account::{Account, OpenOptions};
-pub use changes::{Change, ChangeReceiver, Changes};
+pub use append::AppendMessage;
+pub use changes::{Change, ChangeReceiver, Changes, MAX_QUEUED_CHANGES};
 pub use codec::MailboxCounts;
 pub use datadir::{DataDir, check_account_name};
 pub use deliver::{Delivered, MessageWriter, NewMessage, PreparedMessage};

@@ -158,7 +158,7 @@ impl Tx<'_> {
     }
 
     /// Removes messages from a mailbox (leaving tombstones) and deletes them.
-    fn expunge_states(
+    pub(crate) fn expunge_states(
         &mut self,
         mailbox: MailboxId,
         states: Vec<(u32, RawState)>,

@@ -4,6 +4,7 @@
 
 pub(crate) mod ctl_handler;
 pub(crate) mod ctl_server;
+pub(crate) mod imap;
 pub(crate) mod listen;
 pub(crate) mod lock;
 pub(crate) mod permissions;

@@ -79,13 +79,13 @@ pub(crate) const SERVICES: &[Service] = &[
         name: "IMAP",
         port: |l| enabled(l.imap.enabled, l.imap.port, 143),
         implicit_tls: false,
-        start: None,
+        start: Some(super::imap::start_imap),
     },
     Service {
         name: "IMAPS",
         port: |l| enabled(l.imaps.enabled, l.imaps.port, 993),
         implicit_tls: true,
-        start: None,
+        start: Some(super::imap::start_imaps),
     },
     Service {
         name: "AccountHTTP",
