@@ -261,7 +261,8 @@ impl Queue {
     /// delivering process sees the changes at its next look at the schedule (within a
     /// minute). Nothing is delivered through this handle, and no files are cleaned up.
     pub fn open_admin(dir: impl Into<PathBuf>) -> Result<Queue, Error> {
-        let hostname = dns::Domain::parse("localhost").map_err(|e| Error::InvalidFilter(e.to_string()))?;
+        let hostname =
+            dns::Domain::parse("localhost").map_err(|e| Error::InvalidFilter(e.to_string()))?;
         Queue::builder(dir, Settings::new(hostname))
             .resolver(Arc::new(dns::MockResolver::new()))
             .open_inner(None)
