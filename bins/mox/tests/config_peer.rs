@@ -1,33 +1,13 @@
 //! Our configuration commands against the real mox v0.0.17: every domains.conf (and DKIM key)
 //! that our `config account|address|domain add|rm` write passes the real `mox config test`.
-//! The peer is built with ../shared/peers/mox/build.sh if needed; if it cannot be had, the
-//! test fails (it is never skipped).
+//! The peer is built with shared/peers/mox/build.sh if needed (see tests/peer/mod.rs for where
+//! it is looked for); if it cannot be had, the test fails (it is never skipped).
 #![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
+
+mod peer;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// The real mox binary: $MOX_PEER, else what the peer's build.sh prints ($MOX_PEER_BUILD, else
-/// /work/shared/peers/mox/build.sh).
-fn real_mox() -> PathBuf {
-    if let Some(path) = std::env::var_os("MOX_PEER") {
-        return path.into();
-    }
-    let script = std::env::var("MOX_PEER_BUILD")
-        .unwrap_or_else(|_| "/work/shared/peers/mox/build.sh".into());
-    let output = Command::new("bash")
-        .arg(&script)
-        .output()
-        .unwrap_or_else(|e| panic!("the real mox is needed: running {script}: {e}"));
-    assert!(
-        output.status.success(),
-        "the real mox is needed, {script} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let path = PathBuf::from(String::from_utf8(output.stdout).unwrap().trim());
-    assert!(path.exists(), "{script} printed {path:?}, which does not exist");
-    path
-}
 
 fn run(program: &Path, dir: &Path, args: &[&str]) -> (bool, String) {
     let output = Command::new(program)
@@ -47,7 +27,7 @@ fn run(program: &Path, dir: &Path, args: &[&str]) -> (bool, String) {
 
 #[test]
 fn what_our_edits_write_passes_real_mox_config_test() {
-    let real = real_mox();
+    let real = peer::real_mox();
     let ours = PathBuf::from(env!("CARGO_BIN_EXE_mox"));
     let dir = tempfile::tempdir().unwrap();
     // A numeric user: the real mox checks that User exists on this machine.

@@ -1,0 +1,350 @@
+//! Moving between the real mox v0.0.17 and mox-rs, in both directions, end to end.
+//!
+//! Mail: the real mox receives messages over SMTP and gets flags and keywords over IMAP (Python's
+//! smtplib and imaplib, `migration/mailclient.py`); its `export maildir` is imported into our
+//! running server with our `import maildir`, and our IMAP shows every message byte for byte
+//! with every flag and keyword. Then back: our `export maildir`, the real mox's `import
+//! maildir`, and its IMAP shows the same again.
+#![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
+
+mod peer;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use dns::MockResolver;
+use test_support::{DnsTestServer, MoxMode, MoxServer};
+
+fn ours() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_mox"))
+}
+
+fn text(o: &Output) -> String {
+    peer::text(o)
+}
+
+/// Runs `mailclient.py COMMAND PORT` with Debian's Python; returns its stdout.
+fn mailclient(command: &str, port: u16) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/migration/mailclient.py");
+    let o = Command::new("/usr/bin/python3")
+        .arg(&script)
+        .arg(command)
+        .arg(port.to_string())
+        .output()
+        .expect("running /usr/bin/python3 (Debian's python3 package)");
+    assert!(o.status.success(), "mailclient.py {command} {port}:\n{}", text(&o));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// The DNS the real mox sees: the sender's domain with an SPF record allowing 127.0.0.1, and
+/// forward and reverse names for 127.0.0.1 (mox's junk filter is strict with a failing
+/// reverse lookup). Served on 127.x.y.z:53, a loopback address of this test's own, named in a
+/// resolv.conf for the real mox's mount namespace.
+struct TestDns {
+    _runtime: tokio::runtime::Runtime,
+    _server: DnsTestServer,
+    resolv_conf: PathBuf,
+}
+
+fn start_dns(dir: &Path) -> TestDns {
+    let zone = MockResolver::from_zone(
+        r#"
+        example.org            MX   10 mail.example.org
+        mail.example.org       A    127.0.0.1
+        example.org            TXT  "v=spf1 ip4:127.0.0.1 -all"
+        localhost              A    127.0.0.1
+        1.0.0.127.in-addr.arpa PTR  localhost
+        "#,
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // A loopback address of this process's own, so that tests running side by side (and a
+    // resolver on 127.0.0.1:53) do not collide on port 53.
+    let pid = std::process::id();
+    let ip = std::net::Ipv4Addr::new(127, 53, (pid >> 8) as u8, (pid as u8).max(1));
+    let server =
+        runtime.block_on(DnsTestServer::start_at(zone, (ip, 53).into())).unwrap_or_else(|e| {
+            panic!("DNS server on {ip}:53 (needs root or CAP_NET_BIND_SERVICE): {e}")
+        });
+    let resolv_conf = dir.join("resolv.conf");
+    std::fs::write(&resolv_conf, format!("nameserver {ip}\n")).unwrap();
+    TestDns { _runtime: runtime, _server: server, resolv_conf }
+}
+
+/// A directory that the servers (which may run as another user) can read.
+fn shared_dir(tmp: &Path, name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tmp.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    for d in [tmp, &dir] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    dir
+}
+
+/// The mailboxes of a maildir export: every directory with a cur/ under `root`, as mailbox
+/// names ("Archive/2026").
+fn exported_mailboxes(root: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        if dir.join("cur").is_dir() {
+            out.push(dir.strip_prefix(root).unwrap().to_str().unwrap().to_string());
+        }
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name();
+            if entry.file_type().unwrap().is_dir()
+                && !["cur", "new", "tmp"].contains(&name.to_str().unwrap())
+            {
+                walk(root, &entry.path(), out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+/// Sets permissions so that a server running as another user can read the export.
+fn make_readable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let meta = std::fs::metadata(path).unwrap();
+    let mode = if meta.is_dir() { 0o755 } else { 0o644 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            make_readable(&entry.unwrap().path());
+        }
+    }
+}
+
+fn parse_dump(json: &str) -> serde_json::Value {
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("mailclient dump: {e}:\n{json}"))
+}
+
+/// What a dump holds, for assertion messages: mailbox, flags, size of each message.
+fn summary(dump: &serde_json::Value) -> String {
+    let mut out = String::new();
+    for (mailbox, messages) in dump.as_object().unwrap() {
+        for m in messages.as_array().unwrap() {
+            out += &format!(
+                "{mailbox}: {} {} ({} base64 bytes)\n",
+                m["flags"],
+                m["internaldate"],
+                m["message"].as_str().unwrap().len()
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn mail_moves_from_real_mox_to_us_and_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp = shared_dir(tmp.path(), "t");
+    let dns = start_dns(&tmp);
+
+    // 1. The real mox receives mail over SMTP; flags and keywords are set over IMAP.
+    let real_dir = tmp.join("real");
+    let ports = peer::init_localserve(&real_dir);
+    let mut real = peer::RealLocalserve::start(&real_dir, ports, &dns.resolv_conf);
+    mailclient("deliver", ports.smtp);
+    mailclient("flag", ports.imap);
+    let original = parse_dump(&mailclient("dump", ports.imap));
+    real.stop();
+    let inbox = original["INBOX"].as_array().unwrap_or_else(|| panic!("{original}"));
+    assert_eq!(inbox.len(), 5, "the real mox's Inbox:\n{}\n{}", summary(&original), real.log());
+    assert_eq!(original["Archive/2026"].as_array().unwrap().len(), 1, "{}", summary(&original));
+    for keyword in ["$junk", "$forwarded", "project-x", "\\draft", "\\answered", "\\flagged"] {
+        assert!(
+            summary(&original).contains(keyword),
+            "the real mox does not show {keyword}:\n{}",
+            summary(&original)
+        );
+    }
+
+    // 2. Its export maildir.
+    let from_real = tmp.join("export-real");
+    let account = real_dir.join("accounts/mox");
+    let o = peer::run(
+        &tmp,
+        &["export", "maildir", from_real.to_str().unwrap(), account.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "real mox export maildir:\n{}", text(&o));
+    let mailboxes = exported_mailboxes(&from_real);
+    assert!(
+        mailboxes.contains(&"Inbox".to_string()) && mailboxes.contains(&"Archive/2026".to_string()),
+        "{mailboxes:?}"
+    );
+    make_readable(&from_real);
+
+    // mox v0.0.17's export writes the well-known keywords ($Forwarded, $Junk, $NotJunk,
+    // $Phishing, $MDNSent) into dovecot-keywords, but not the custom ones (store/export.go): they
+    // do not leave the real mox this way.
+    let mut keyword_files = String::new();
+    for mailbox in &mailboxes {
+        keyword_files += &std::fs::read_to_string(from_real.join(mailbox).join("dovecot-keywords"))
+            .unwrap_or_default();
+    }
+    assert!(
+        keyword_files.contains("$Junk") && keyword_files.contains("$Forwarded"),
+        "{keyword_files}"
+    );
+    assert!(
+        !keyword_files.contains("project-x") && !keyword_files.contains("custom-kw"),
+        "{keyword_files}"
+    );
+    let exported = without_custom_keywords(&original);
+
+    // 3. Into our running server with our import maildir (through its control socket), and
+    // over our IMAP: the same messages, flags and keywords.
+    let mut server = MoxServer::start(&ours(), MoxMode::Localserve);
+    for mailbox in &mailboxes {
+        let maildir = from_real.join(mailbox);
+        let o = server.mox(&["import", "maildir", "mox", mailbox, maildir.to_str().unwrap()], b"");
+        assert!(
+            o.status.success(),
+            "our import maildir {mailbox}:\n{}\n{}",
+            text(&o),
+            server.log()
+        );
+    }
+    let ours_dump = parse_dump(&mailclient("dump", server.ports.imap));
+    compare(&exported, &ours_dump, "real mox -> mox-rs");
+    // The operator sets the custom keywords again; now we hold exactly what the real mox held.
+    mailclient("keywords", server.ports.imap);
+    let ours_dump = parse_dump(&mailclient("dump", server.ports.imap));
+    compare(&original, &ours_dump, "real mox -> mox-rs, custom keywords set again");
+
+    // 4. Back: our export maildir, the real mox's import maildir (through its running server,
+    // a new one), and over its IMAP the same again.
+    let from_us = shared_dir(&tmp, "export-ours");
+    std::fs::remove_dir(&from_us).unwrap();
+    let account = server.dir.join("accounts/mox");
+    let o = Command::new(ours())
+        .args(["export", "maildir"])
+        .arg(&from_us)
+        .arg(&account)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "our export maildir:\n{}", text(&o));
+    server.stop();
+    let back_mailboxes = exported_mailboxes(&from_us);
+    make_readable(&from_us);
+
+    let back_dir = tmp.join("real-again");
+    let ports = peer::init_localserve(&back_dir);
+    let mut back = peer::RealLocalserve::start(&back_dir, ports, &dns.resolv_conf);
+    for mailbox in &back_mailboxes {
+        let maildir = from_us.join(mailbox);
+        let o = back.ctl(&["import", "maildir", "mox", mailbox, maildir.to_str().unwrap()]);
+        assert!(
+            o.status.success(),
+            "real mox import maildir {mailbox}:\n{}\n{}",
+            text(&o),
+            back.log()
+        );
+    }
+    let again = parse_dump(&mailclient("dump", ports.imap));
+    back.stop();
+    // Our export carried $Junk; mox's import then sets the junk flags by mailbox name itself.
+    let inbox = back_mailboxes.iter().find(|m| m.eq_ignore_ascii_case("inbox")).unwrap();
+    assert_eq!(maildir_messages_with_keyword(&from_us.join(inbox), "$Junk"), 1);
+    compare(&mox_import_junk_flags(&original), &again, "real mox -> mox-rs -> real mox");
+}
+
+/// `dump` without the keywords that mox's export maildir leaves out: all but \flags and the
+/// well-known $keywords.
+fn without_custom_keywords(dump: &serde_json::Value) -> serde_json::Value {
+    let well_known = ["$forwarded", "$junk", "$notjunk", "$phishing", "$mdnsent"];
+    let mut dump = dump.clone();
+    for messages in dump.as_object_mut().unwrap().values_mut() {
+        for m in messages.as_array_mut().unwrap() {
+            let flags = m["flags"].as_array_mut().unwrap();
+            flags.retain(|f| {
+                let f = f.as_str().unwrap();
+                f.starts_with('\\') || well_known.contains(&f)
+            });
+        }
+    }
+    dump
+}
+
+/// How many messages of `maildir` have `keyword` (a letter in the file name's flags, named in
+/// dovecot-keywords).
+fn maildir_messages_with_keyword(maildir: &Path, keyword: &str) -> usize {
+    let keywords = std::fs::read_to_string(maildir.join("dovecot-keywords")).unwrap_or_default();
+    let Some(index) = keywords.lines().find_map(|l| {
+        let (n, k) = l.split_once(' ')?;
+        (k == keyword).then(|| n.parse::<u8>().unwrap())
+    }) else {
+        panic!("{keyword} not in {}/dovecot-keywords:\n{keywords}", maildir.display());
+    };
+    let letter = char::from(b'a' + index);
+    std::fs::read_dir(maildir.join("cur"))
+        .unwrap()
+        .chain(std::fs::read_dir(maildir.join("new")).unwrap())
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name().into_string().unwrap();
+            name.rsplit_once(":2,").is_some_and(|(_, flags)| flags.contains(letter))
+        })
+        .count()
+}
+
+/// `dump` as the real mox's import maildir makes it: with AutomaticJunkFlags (as in its
+/// localserve account), it sets the junk flags from the mailbox name, not from the maildir
+/// (store.Message.JunkFlagsForMailbox): no junk flags in a mailbox matching
+/// NeutralMailboxRegexp (^(inbox|...)), $NotJunk in the others (no NotJunkMailboxRegexp).
+fn mox_import_junk_flags(dump: &serde_json::Value) -> serde_json::Value {
+    let mut dump = dump.clone();
+    for (mailbox, messages) in dump.as_object_mut().unwrap() {
+        let neutral = mailbox.eq_ignore_ascii_case("inbox");
+        for m in messages.as_array_mut().unwrap() {
+            let flags = m["flags"].as_array_mut().unwrap();
+            flags.retain(|f| f != "$junk" && f != "$notjunk");
+            if !neutral {
+                flags.push("$notjunk".into());
+                flags.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+            }
+        }
+    }
+    dump
+}
+
+/// Every mailbox of `expected` is in `got` with the same messages (bytes), flags and keywords
+/// (compared without case, as IMAP defines them), and received times; other mailboxes in `got`
+/// are empty.
+fn compare(expected: &serde_json::Value, got: &serde_json::Value, what: &str) {
+    let context = || format!("{what}\nexpected:\n{}\ngot:\n{}", summary(expected), summary(got));
+    for (mailbox, messages) in got.as_object().unwrap() {
+        if expected.get(mailbox).is_none() {
+            assert_eq!(
+                messages.as_array().unwrap().len(),
+                0,
+                "extra mailbox {mailbox}; {}",
+                context()
+            );
+        }
+    }
+    for (mailbox, messages) in expected.as_object().unwrap() {
+        let Some(have) = got.get(mailbox) else {
+            panic!("mailbox {mailbox} missing; {}", context());
+        };
+        assert_eq!(
+            have.as_array().unwrap().len(),
+            messages.as_array().unwrap().len(),
+            "messages in {mailbox}; {}",
+            context()
+        );
+        for (e, g) in messages.as_array().unwrap().iter().zip(have.as_array().unwrap()) {
+            assert_eq!(e["message"], g["message"], "message bytes in {mailbox}; {}", context());
+            assert_eq!(e["flags"], g["flags"], "flags in {mailbox}; {}", context());
+            assert_eq!(
+                e["internaldate"],
+                g["internaldate"],
+                "received time in {mailbox}; {}",
+                context()
+            );
+        }
+    }
+}
