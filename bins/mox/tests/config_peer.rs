@@ -71,3 +71,73 @@ fn what_our_edits_write_passes_real_mox_config_test() {
     assert!(!ok && text.contains("postmaster account \"mjl\" does not exist"), "{text}");
     assert_eq!(std::fs::read_to_string(dir.path().join("domains.conf")).unwrap(), domains);
 }
+
+/// The check every configuration our commands write must pass: the real mox's `config test`
+/// reads it, with the DKIM private keys and TLS certificates it names. This is the hook for
+/// each command that writes a configuration (localserve below; add quickstart's output here).
+fn assert_real_mox_accepts(mox_conf: &Path, what: &str) {
+    let dir = mox_conf.parent().unwrap();
+    let o = peer::run(dir, &["-config", mox_conf.to_str().unwrap(), "config", "test"]);
+    let text = peer::text(&o);
+    assert!(
+        o.status.success() && text.contains("config OK"),
+        "the real mox v0.0.17 refuses what our {what} wrote ({}):\n{text}",
+        mox_conf.display()
+    );
+}
+
+#[test]
+fn what_our_localserve_and_setadminpassword_write_works_with_real_mox() {
+    let ours = PathBuf::from(env!("CARGO_BIN_EXE_mox"));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ours");
+    let o =
+        Command::new(&ours).args(["localserve", "-initonly", "-dir"]).arg(&dir).output().unwrap();
+    assert!(o.status.success(), "our localserve -initonly:\n{}", peer::text(&o));
+    assert_real_mox_accepts(&dir.join("mox.conf"), "localserve -initonly");
+
+    let mut set_password = Command::new(&ours)
+        .arg("-config")
+        .arg(dir.join("mox.conf"))
+        .arg("setadminpassword")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    set_password.stdin.take().unwrap().write_all(b"admin-s3cret\n").unwrap();
+    let o = set_password.wait_with_output().unwrap();
+    assert!(o.status.success(), "our setadminpassword:\n{}", peer::text(&o));
+    assert_real_mox_accepts(&dir.join("mox.conf"), "setadminpassword");
+
+    // The real mox serves on our configuration files (not our data: its account database has
+    // another format) and its web admin takes the password we set.
+    let real_dir = tmp.path().join("real");
+    std::fs::create_dir(&real_dir).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), real_dir.join(entry.file_name())).unwrap();
+        }
+    }
+    let ports = peer::use_free_ports(&real_dir);
+    // No DNS is needed; a resolver address where nothing answers keeps mox on this machine.
+    let resolv_conf = tmp.path().join("resolv.conf");
+    std::fs::write(&resolv_conf, "nameserver 127.0.0.254\n").unwrap();
+    let mut real = peer::RealLocalserve::start(&real_dir, ports, &resolv_conf);
+    let login = |password: &str| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer/admin_login.py");
+        let o = Command::new("/usr/bin/python3")
+            .arg(script)
+            .arg(ports.http.to_string())
+            .arg(password)
+            .output()
+            .expect("running /usr/bin/python3");
+        assert!(o.status.success(), "admin_login.py:\n{}\n{}", peer::text(&o), real.log());
+        String::from_utf8(o.stdout).unwrap()
+    };
+    assert_eq!(login("admin-s3cret"), "ok\n", "{}", real.log());
+    assert!(login("wrong").starts_with("failed:"));
+    real.stop();
+}

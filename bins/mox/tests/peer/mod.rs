@@ -108,6 +108,8 @@ pub(crate) struct LocalservePorts {
     pub(crate) smtp: u16,
     pub(crate) submission: u16,
     pub(crate) imap: u16,
+    /// Plain HTTP: account, admin, webmail and webapi.
+    pub(crate) http: u16,
 }
 
 /// `mox localserve -initonly -dir DIR` of the real mox, with every port replaced by a free one
@@ -115,6 +117,12 @@ pub(crate) struct LocalservePorts {
 pub(crate) fn init_localserve(dir: &Path) -> LocalservePorts {
     let o = run(Path::new("/"), &["localserve", "-initonly", "-dir", dir.to_str().unwrap()]);
     assert!(o.status.success(), "real mox localserve -initonly:\n{}", text(&o));
+    use_free_ports(dir)
+}
+
+/// Rewrites DIR/mox.conf of a localserve configuration (ours or mox's): every port (1025, ...)
+/// replaced by a free one, only 127.0.0.1.
+pub(crate) fn use_free_ports(dir: &Path) -> LocalservePorts {
     let conf = dir.join("mox.conf");
     let mut config = std::fs::read_to_string(&conf).unwrap();
     let mut free = std::collections::BTreeMap::new();
@@ -125,7 +133,12 @@ pub(crate) fn init_localserve(dir: &Path) -> LocalservePorts {
     }
     config = config.replace("\t\t\t- ::1\n", "");
     std::fs::write(&conf, config).unwrap();
-    LocalservePorts { smtp: free[&1025], submission: free[&1587], imap: free[&1143] }
+    LocalservePorts {
+        smtp: free[&1025],
+        submission: free[&1587],
+        imap: free[&1143],
+        http: free[&1080],
+    }
 }
 
 /// A running real `mox localserve`, stopped (killed) when dropped.
