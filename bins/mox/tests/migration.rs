@@ -348,3 +348,133 @@ fn compare(expected: &serde_json::Value, got: &serde_json::Value, what: &str) {
         }
     }
 }
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/config/mox-v0.0.17")
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files_under(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Every configuration file the real mox wrote (testdata/config/mox-v0.0.17, any added later
+/// included): parsed, written with our writer and parsed again, the same values.
+#[test]
+fn every_mox_config_file_round_trips() {
+    let mut files = Vec::new();
+    files_under(&fixtures(), &mut files);
+    let mut checked = Vec::new();
+    for path in files {
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let label = path.strip_prefix(fixtures()).unwrap().display().to_string();
+        let text = || std::fs::read_to_string(&path).unwrap();
+        if name == "mox.conf" || name == "describe-static.conf" {
+            let parsed = config::parse_static(&label, &text()).unwrap_or_else(|e| panic!("{e}"));
+            let written = config::static_to_string(&parsed).unwrap();
+            let again = config::parse_static(&label, &written).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(again, parsed, "{label}");
+        } else if name.starts_with("domains") && name.ends_with(".conf")
+            || name == "describe-domains.conf"
+        {
+            let parsed = config::parse_dynamic(&label, &text()).unwrap_or_else(|e| panic!("{e}"));
+            let written = config::dynamic_to_string(&parsed).unwrap();
+            let again = config::parse_dynamic(&label, &written).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(again, parsed, "{label}");
+        } else {
+            continue;
+        }
+        checked.push(label);
+    }
+    checked.sort();
+    assert_eq!(checked.len(), 15, "{checked:#?}");
+}
+
+/// Our `mox config test` accepts every configuration the real mox wrote, keys included: the
+/// quickstarts, localserve, and the configuration after each of mox's edits.
+#[test]
+fn our_config_test_accepts_every_mox_configuration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut sets: Vec<(String, PathBuf)> = Vec::new();
+    for name in ["quickstart", "quickstart-idna", "quickstart-existing-webserver"] {
+        let dir = tmp.path().join(name);
+        copy_dir(&fixtures().join(name).join("config"), &dir);
+        sets.push((name.into(), dir));
+    }
+    // -existing-webserver names certificate files for the operator to provide.
+    let existing = tmp.path().join("quickstart-existing-webserver");
+    let tls = fixtures().join("../full/tls");
+    std::fs::create_dir_all(existing.join("path/to")).unwrap();
+    for host in ["mail", "mta-sts", "autoconfig"] {
+        let base = existing.join(format!("path/to/{host}.example.org"));
+        std::fs::copy(tls.join("localhost.pem"), base.with_extension("org-chain.crt.pem")).unwrap();
+        std::fs::copy(tls.join("localhost-key.pem"), base.with_extension("org.key.pem")).unwrap();
+    }
+    let dir = tmp.path().join("localserve");
+    copy_dir(&fixtures().join("localserve"), &dir);
+    sets.push(("localserve".into(), dir));
+    for after in ["domain-add", "account-add", "catchall-add", "address-add"] {
+        let dir = tmp.path().join(format!("edits-{after}"));
+        copy_dir(&fixtures().join("edits/config"), &dir);
+        std::fs::copy(
+            fixtures().join(format!("edits/domains-after-{after}.conf")),
+            dir.join("domains.conf"),
+        )
+        .unwrap();
+        sets.push((format!("edits, after {after}"), dir));
+    }
+    let real = peer::real_mox();
+    let config_test = |program: &Path, dir: &Path| {
+        Command::new(program)
+            .arg("-config")
+            .arg(dir.join("mox.conf"))
+            .args(["config", "test"])
+            .env_remove("MOXCONF")
+            .output()
+            .unwrap()
+    };
+    for (what, dir) in sets {
+        let conf = dir.join("mox.conf");
+        let static_text = std::fs::read_to_string(&conf).unwrap();
+        if static_text.contains("\nUser: mox\n") {
+            // quickstart's "User: mox" is not a user on this machine: both refuse it alike.
+            let o = config_test(&ours(), &dir);
+            assert_eq!(
+                text(&o),
+                format!(
+                    "{}: User: user \"mox\" is not in /etc/passwd and is not a number (hint: add \
+                     the user with \"useradd -d $PWD mox\" or set User in mox.conf)\nmox: 1 \
+                     error in the configuration\n",
+                    conf.display()
+                ),
+                "our config test of mox's {what}"
+            );
+            let o = config_test(&real, &dir);
+            assert!(!o.status.success() && text(&o).contains("unknown user mox"), "{}", text(&o));
+            std::fs::write(&conf, static_text.replace("\nUser: mox\n", "\nUser: 65534\n")).unwrap();
+        }
+        let o = config_test(&ours(), &dir);
+        assert!(o.status.success(), "our config test of mox's {what}:\n{}", text(&o));
+        let o = config_test(&real, &dir);
+        assert!(o.status.success(), "the real mox's config test of its {what}:\n{}", text(&o));
+    }
+}
