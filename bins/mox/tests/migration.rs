@@ -478,3 +478,41 @@ fn our_config_test_accepts_every_mox_configuration() {
         assert!(o.status.success(), "the real mox's config test of its {what}:\n{}", text(&o));
     }
 }
+
+/// mox v0.0.17's `setaccountpassword` takes an account name, the help we implement an
+/// address: ours takes both, with the server running (through it) and without, and says so.
+#[test]
+fn setaccountpassword_takes_an_account_name_or_an_address() {
+    let help = Command::new(ours()).args(["setaccountpassword", "-h"]).output().unwrap();
+    let help = text(&help);
+    assert!(help.contains("mox setaccountpassword address|account"), "{help}");
+    assert!(help.contains("account name") && help.contains("v0.0.17"), "{help}");
+
+    let login = |port: u16, password: &str| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/migration/mailclient.py");
+        Command::new("/usr/bin/python3")
+            .arg(script)
+            .args(["login", &port.to_string(), "mox@localhost", password])
+            .status()
+            .unwrap()
+            .success()
+    };
+    let mut server = MoxServer::start(&ours(), MoxMode::Localserve);
+    let port = server.ports.imap;
+    for (who, password) in [("mox", "by-name-running"), ("mox@localhost", "by-address-running")] {
+        let o = server.mox(&["setaccountpassword", who], format!("{password}\n").as_bytes());
+        assert!(o.status.success(), "setaccountpassword {who}:\n{}", text(&o));
+        assert!(login(port, password), "{who}: {}", server.log());
+    }
+    assert!(!login(port, "by-name-running"));
+    server.stop();
+    for (who, password) in [("mox", "by-name-offline"), ("mox@localhost", "by-address-offline")] {
+        let o = server.mox(&["setaccountpassword", who], format!("{password}\n").as_bytes());
+        assert!(o.status.success(), "setaccountpassword {who} (no server):\n{}", text(&o));
+        server.restart(MoxMode::Localserve);
+        assert!(login(port, password), "{who}: {}", server.log());
+        server.stop();
+    }
+    let o = server.mox(&["setaccountpassword", "nobody@localhost"], b"x\n");
+    assert!(!o.status.success(), "{}", text(&o));
+}

@@ -5,6 +5,7 @@ imaplib, independent of both servers. Run with /usr/bin/python3.
     mailclient.py flag IMAPPORT              set flags and keywords, make a second mailbox
     mailclient.py keywords IMAPPORT          set only the custom keywords again
     mailclient.py dump IMAPPORT              print every mailbox's messages as JSON
+    mailclient.py login IMAPPORT USER PASS   log in (exit status 0) or fail (status 1)
 
 IMAP logs in as mox@localhost with password moxmoxmox, in plain text (the localserve
 configuration allows that on 127.0.0.1).
@@ -181,6 +182,18 @@ def dump(port):
     print(json.dumps(out, indent=1, sort_keys=True))
 
 
+def try_login(port, user, password):
+    c = imaplib.IMAP4("127.0.0.1", port, timeout=30)
+    try:
+        c.login(user, password)
+    except imaplib.IMAP4.error as e:
+        raise SystemExit(f"login failed: {e}")
+    c.logout()
+
+
 if __name__ == "__main__":
     command, port = sys.argv[1], int(sys.argv[2])
+    if command == "login":
+        try_login(port, sys.argv[3], sys.argv[4])
+        sys.exit(0)
     {"deliver": deliver, "flag": flag, "keywords": keywords, "dump": dump}[command](port)
