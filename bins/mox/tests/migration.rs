@@ -42,7 +42,7 @@ fn mailclient(command: &str, port: u16) -> String {
 /// resolv.conf for the real mox's mount namespace.
 struct TestDns {
     _runtime: tokio::runtime::Runtime,
-    _server: DnsTestServer,
+    server: DnsTestServer,
     resolv_conf: PathBuf,
 }
 
@@ -68,7 +68,7 @@ fn start_dns(dir: &Path) -> TestDns {
         });
     let resolv_conf = dir.join("resolv.conf");
     std::fs::write(&resolv_conf, format!("nameserver {ip}\n")).unwrap();
-    TestDns { _runtime: runtime, _server: server, resolv_conf }
+    TestDns { _runtime: runtime, server, resolv_conf }
 }
 
 /// A directory that the servers (which may run as another user) can read.
@@ -152,6 +152,9 @@ fn mail_moves_from_real_mox_to_us_and_back() {
     mailclient("flag", ports.imap);
     let original = parse_dump(&mailclient("dump", ports.imap));
     real.stop();
+    // It looked up the sender's domain in our DNS (the only resolver it can reach).
+    let asked = dns.server.received_for("example.org");
+    assert!(asked.iter().any(|q| q.record_type == "MX"), "{asked:?}");
     let inbox = original["INBOX"].as_array().unwrap_or_else(|| panic!("{original}"));
     assert_eq!(inbox.len(), 5, "the real mox's Inbox:\n{}\n{}", summary(&original), real.log());
     assert_eq!(original["Archive/2026"].as_array().unwrap().len(), 1, "{}", summary(&original));

@@ -80,6 +80,21 @@ pub(crate) fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
+/// The check every configuration our commands write must pass: the real mox's `config test`
+/// reads it, with the DKIM private keys and TLS certificates it names. The hook for each command
+/// that writes a configuration: config_peer.rs calls it for localserve and setadminpassword
+/// (the edits have their own loop there); quickstart's output is to be checked with it too.
+pub(crate) fn assert_real_mox_accepts(mox_conf: &Path, what: &str) {
+    let dir = mox_conf.parent().unwrap();
+    let o = run(dir, &["-config", mox_conf.to_str().unwrap(), "config", "test"]);
+    let text = text(&o);
+    assert!(
+        o.status.success() && text.contains("config OK"),
+        "the real mox v0.0.17 refuses what our {what} wrote ({}):\n{text}",
+        mox_conf.display()
+    );
+}
+
 /// Whether we run as root (then a plain mount namespace suffices; otherwise a user namespace
 /// maps us to root in it).
 fn is_root() -> bool {
