@@ -6,6 +6,8 @@ imaplib, independent of both servers. Run with /usr/bin/python3.
     mailclient.py keywords IMAPPORT          set only the custom keywords again
     mailclient.py dump IMAPPORT              print every mailbox's messages as JSON
     mailclient.py login IMAPPORT USER PASS   log in (exit status 0) or fail (status 1)
+    mailclient.py dump-mbox-imported IMAPPORT  dump, with what mox v0.0.17's import mbox adds to
+                                             each message taken out again (see below)
 
 IMAP logs in as mox@localhost with password moxmoxmox, in plain text (the localserve
 configuration allows that on 127.0.0.1).
@@ -153,7 +155,20 @@ def mailboxes(c):
     return sorted(names)
 
 
-def dump(port):
+def without_mbox_import_additions(message):
+    """mox v0.0.17's import mbox (store/import.go) keeps the mbox flag lines (Status, X-Status,
+    X-Keywords) in the stored header, and the empty line that separates messages in the mbox at
+    the end of each message. This takes exactly those out again, and fails if they are not
+    there, so that the rest is compared byte for byte."""
+    header, sep, body = message.partition(b"\r\n\r\n")
+    lines = header.split(b"\r\n")
+    kept = [l for l in lines if not l.lower().startswith((b"status:", b"x-status:", b"x-keywords:"))]
+    if not body.endswith(b"\r\n\r\n"):
+        raise SystemExit(f"no empty line at the end of {message[-40:]!r}")
+    return b"\r\n".join(kept) + sep + body[:-2]
+
+
+def dump(port, transform=lambda m: m):
     c = login(port)
     out = {}
     for name in mailboxes(c):
@@ -173,7 +188,7 @@ def dump(port):
                 {
                     "flags": sorted(f.lower() for f in flags if f != "\\Recent"),
                     "internaldate": received,
-                    "message": base64.b64encode(body).decode(),
+                    "message": base64.b64encode(transform(body)).decode(),
                 }
             )
         messages.sort(key=lambda m: m["message"])
@@ -193,6 +208,9 @@ def try_login(port, user, password):
 
 if __name__ == "__main__":
     command, port = sys.argv[1], int(sys.argv[2])
+    if command == "dump-mbox-imported":
+        dump(port, without_mbox_import_additions)
+        sys.exit(0)
     if command == "login":
         try_login(port, sys.argv[3], sys.argv[4])
         sys.exit(0)
