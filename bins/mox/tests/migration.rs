@@ -158,7 +158,17 @@ fn real_mox_with_mail(tmp: &Path, dns: &TestDns) -> (PathBuf, serde_json::Value)
     let inbox = original["INBOX"].as_array().unwrap_or_else(|| panic!("{original}"));
     assert_eq!(inbox.len(), 5, "the real mox's Inbox:\n{}\n{}", summary(&original), real.log());
     assert_eq!(original["Archive/2026"].as_array().unwrap().len(), 1, "{}", summary(&original));
-    for keyword in ["$junk", "$forwarded", "project-x", "\\draft", "\\answered", "\\flagged"] {
+    for keyword in [
+        "$junk",
+        "$forwarded",
+        "$phishing",
+        "$mdnsent",
+        "project-x",
+        "\\draft",
+        "\\answered",
+        "\\flagged",
+        "\\deleted",
+    ] {
         assert!(
             summary(&original).contains(keyword),
             "the real mox does not show {keyword}:\n{}",

@@ -89,10 +89,10 @@ MESSAGES = [
 # Flags per message, by its Message-ID's local part; message three is also copied to the mailbox
 # "Archive/2026" with flags of its own there.
 FLAGS = {
-    "one": r"(\Seen)",
+    "one": r"(\Seen $MDNSent)",
     "two": r"(\Seen \Answered)",
     "three": r"(\Flagged \Draft)",
-    "four": r"($Junk)",
+    "four": r"($Junk $Phishing \Deleted)",
     "five": r"(\Seen $Forwarded project-x)",
 }
 ARCHIVE = "Archive/2026"
