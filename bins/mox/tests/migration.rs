@@ -2,7 +2,7 @@
 //!
 //! Mail: the real mox receives messages over SMTP and gets flags and keywords over IMAP (Python's
 //! smtplib and imaplib, `migration/mailclient.py`); its `export maildir` is imported into our
-//! running server with our `import maildir`, and our IMAP shows every message byte for byte
+//! running `mox serve` (as `nobody` when the test runs as root) with our `import maildir`, and our IMAP shows every message byte for byte
 //! with every flag and keyword. Then back: our `export maildir`, the real mox's `import
 //! maildir`, and its IMAP shows the same again.
 #![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
@@ -222,7 +222,7 @@ fn mail_moves_from_real_mox_to_us_and_back() {
 
     // 3. Into our running server with our import maildir (through its control socket), and
     // over our IMAP: the same messages, flags and keywords.
-    let mut server = MoxServer::start(&ours(), MoxMode::Localserve);
+    let mut server = MoxServer::start(&ours(), MoxMode::Serve);
     for mailbox in &mailboxes {
         let maildir = from_real.join(mailbox);
         let o = server.mox(&["import", "maildir", "mox", mailbox, maildir.to_str().unwrap()], b"");
@@ -578,7 +578,7 @@ fn mail_moves_as_mbox_from_real_mox_to_us_and_back() {
     assert!(names.contains(&"Inbox") && names.contains(&"Archive/2026"), "{names:?}");
     make_readable(&from_real);
 
-    let mut server = MoxServer::start(&ours(), MoxMode::Localserve);
+    let mut server = MoxServer::start(&ours(), MoxMode::Serve);
     for (mailbox, file) in &files {
         let o = server.mox(&["import", "mbox", "mox", mailbox, file.to_str().unwrap()], b"");
         assert!(o.status.success(), "our import mbox {mailbox}:\n{}\n{}", text(&o), server.log());
