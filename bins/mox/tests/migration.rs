@@ -1,10 +1,12 @@
 //! Moving between the real mox v0.0.17 and mox-rs, in both directions, end to end.
 //!
-//! Mail: the real mox receives messages over SMTP and gets flags and keywords over IMAP (Python's
-//! smtplib and imaplib, `migration/mailclient.py`); its `export maildir` is imported into our
-//! running `mox serve` (as `nobody` when the test runs as root) with our `import maildir`, and our IMAP shows every message byte for byte
-//! with every flag and keyword. Then back: our `export maildir`, the real mox's `import
-//! maildir`, and its IMAP shows the same again.
+//! Mail: the real mox receives messages over SMTP and gets flags and keywords over IMAP
+//! (Python's smtplib and imaplib, `migration/mailclient.py`); its `export maildir` is imported
+//! into our running `mox serve` (as `nobody` when the test runs as root) with our `import
+//! maildir`, and our IMAP shows every message byte for byte with every flag and keyword. Then
+//! back: our `export maildir`, the real mox's `import maildir`, and its IMAP shows the same
+//! again. The same with mbox. Also: the configurations the real mox wrote (testdata) pass our
+//! `config test`, and `setaccountpassword` takes an account name or an address.
 #![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
 
 mod peer;
