@@ -133,3 +133,36 @@ fn what_our_localserve_and_setadminpassword_write_works_with_real_mox() {
     assert!(login("wrong").starts_with("failed:"));
     real.stop();
 }
+
+/// The same edits through a running `mox serve` (its control socket applies them): what it
+/// writes passes the real mox's `config test` after each, DKIM keys of the new domain included.
+#[test]
+fn what_our_running_server_writes_for_config_edits_passes_real_mox_config_test() {
+    let ours = PathBuf::from(env!("CARGO_BIN_EXE_mox"));
+    let mut server = test_support::MoxServer::start(&ours, test_support::MoxMode::Serve);
+    let conf = server.dir.join("mox.conf");
+    peer::assert_real_mox_accepts(&conf, "localserve configuration");
+    let steps: &[&[&str]] = &[
+        &["config", "domain", "add", "example.net", "mox"],
+        &["config", "address", "add", "info@example.net", "mox"],
+        &["config", "account", "add", "carol", "carol@example.net"],
+        &["config", "address", "add", "@example.net", "carol"],
+        &["config", "address", "add", "extra@example.net", "mox"],
+        &["config", "address", "rm", "extra@example.net"],
+        &["config", "account", "rm", "carol"],
+        &["config", "address", "rm", "info@example.net"],
+        &["config", "domain", "rm", "example.net"],
+        &["config", "domain", "add", "bücher.example", "jøran", "jøran"],
+    ];
+    for step in steps {
+        let o = server.mox(step, b"");
+        assert!(o.status.success(), "{step:?}:\n{}\n{}", peer::text(&o), server.log());
+        peer::assert_real_mox_accepts(&conf, &step.join(" "));
+    }
+    let domains = std::fs::read_to_string(server.dir.join("domains.conf")).unwrap();
+    assert!(
+        domains.contains("\tbücher.example:\n") && !domains.contains("example.net"),
+        "{domains}"
+    );
+    server.stop();
+}
