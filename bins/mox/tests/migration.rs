@@ -60,9 +60,8 @@ fn start_dns(dir: &Path) -> TestDns {
     )
     .unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    // A loopback address of this process's own, so that tests running side by side (and a
-    // resolver on 127.0.0.1:53) do not collide on port 53.
-    // pid and a counter, for tests of this binary running side by side.
+    // A loopback address of this test's own (from the process id and a counter), so that tests
+    // running side by side (and a resolver on 127.0.0.1:53) do not collide on port 53.
     static STARTED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
     let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let pid = std::process::id();
