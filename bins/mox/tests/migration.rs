@@ -27,11 +27,17 @@ fn text(o: &Output) -> String {
 
 /// Runs `mailclient.py COMMAND PORT` with Debian's Python; returns its stdout.
 fn mailclient(command: &str, port: u16) -> String {
+    mailclient_with(command, port, &[])
+}
+
+/// Runs `mailclient.py COMMAND PORT ARGS...`.
+fn mailclient_with(command: &str, port: u16, args: &[&str]) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/migration/mailclient.py");
     let o = Command::new("/usr/bin/python3")
         .arg(&script)
         .arg(command)
         .arg(port.to_string())
+        .args(args)
         .output()
         .expect("running /usr/bin/python3 (Debian's python3 package)");
     assert!(o.status.success(), "mailclient.py {command} {port}:\n{}", text(&o));
@@ -49,15 +55,21 @@ struct TestDns {
 }
 
 fn start_dns(dir: &Path) -> TestDns {
-    let zone = MockResolver::from_zone(
+    start_dns_with(dir, "")
+}
+
+/// [`start_dns`] with more records (zone file lines).
+fn start_dns_with(dir: &Path, more: &str) -> TestDns {
+    let zone = MockResolver::from_zone(&format!(
         r#"
         example.org            MX   10 mail.example.org
         mail.example.org       A    127.0.0.1
         example.org            TXT  "v=spf1 ip4:127.0.0.1 -all"
         localhost              A    127.0.0.1
         1.0.0.127.in-addr.arpa PTR  localhost
-        "#,
-    )
+        {more}
+        "#
+    ))
     .unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     // A loopback address of this test's own (from the process id and a counter), so that tests
@@ -617,4 +629,74 @@ fn mail_moves_as_mbox_from_real_mox_to_us_and_back() {
     let again = parse_dump(&mailclient("dump-mbox-imported", ports.imap));
     back.stop();
     compare(&mox_import_junk_flags(&original), &again, "real mox -> mox-rs -> real mox (mbox)");
+}
+
+/// Delivery from us to the real mox: our queue (the `queue` crate, as `mox serve` uses it)
+/// delivers a message signed with our `dkim` crate to the real mox as the recipient domain's
+/// MX, and the real mox's Authentication-Results shows SPF and DKIM passing.
+#[test]
+fn our_queue_delivers_to_the_real_mox_with_spf_and_dkim_passing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp = shared_dir(tmp.path(), "t");
+    let key = dkim::PrivateKey::generate_ed25519().unwrap();
+    let record = dkim::Record::for_public_key(&key.public_key()).to_string();
+    let dns = start_dns_with(&tmp, &format!("sel2026._domainkey.example.org TXT \"{record}\""));
+    let real_dir = tmp.join("real");
+    let ports = peer::init_localserve(&real_dir);
+    let mut real = peer::RealLocalserve::start(&real_dir, ports, &dns.resolv_conf);
+
+    let message = b"From: Sender <sender@example.org>\r\nTo: mox@localhost\r\n\
+        Subject: from our queue\r\nMessage-ID: <queue-1@example.org>\r\n\r\nHello mox.\r\n";
+    let signer = dkim::Signer::new(
+        dns::Domain::parse("example.org").unwrap(),
+        dkim::Selector::parse("sel2026").unwrap(),
+        key,
+    );
+    let signature = dkim::sign(&[signer], message, std::time::SystemTime::now()).unwrap();
+    let signed = [signature.as_bytes(), message].concat();
+
+    // Our queue finds the MX of "localhost" in its own zone: the real mox on 127.0.0.1.
+    let zone =
+        MockResolver::from_zone("localhost MX 10 mx.peer.test\nmx.peer.test A 127.0.0.1").unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut settings = queue::Settings::new(dns::Domain::parse("mail.example.org").unwrap());
+        settings.smtp_port = ports.smtp;
+        let q = queue::Queue::builder(tmp.join("queue"), settings)
+            .resolver(std::sync::Arc::new(zone))
+            .open()
+            .unwrap();
+        let new = queue::NewMessage::new(
+            Some("sender@example.org".parse().unwrap()),
+            vec![queue::Recipient::parse("mox@localhost").unwrap()],
+            signed,
+        );
+        let ids = q.add(new).await.unwrap();
+        let runner = q.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            runner
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        let start = std::time::Instant::now();
+        while !q.is_empty().unwrap() {
+            if let Ok(entry) = q.entry(ids[0])
+                && entry.attempts > 0
+            {
+                panic!("delivery to the real mox failed: {}\n{}", entry.last_error(), real.log());
+            }
+            assert!(start.elapsed() < std::time::Duration::from_secs(30), "{}", real.log());
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let _ = stop.send(());
+        task.await.unwrap();
+    });
+
+    let results = mailclient_with("authresults", ports.imap, &["from our queue"]);
+    real.stop();
+    assert!(results.contains("spf=pass"), "{results}");
+    assert!(results.contains("dkim=pass") && results.contains("header.d=example.org"), "{results}");
 }

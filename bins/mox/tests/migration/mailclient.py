@@ -6,6 +6,8 @@ imaplib, independent of both servers. Run with /usr/bin/python3.
     mailclient.py keywords IMAPPORT          set only the custom keywords again
     mailclient.py dump IMAPPORT              print every mailbox's messages as JSON
     mailclient.py login IMAPPORT USER PASS   log in (exit status 0) or fail (status 1)
+    mailclient.py authresults IMAPPORT SUBJ  the Authentication-Results fields (unfolded, one a
+                                             line) of the Inbox message with Subject SUBJ
     mailclient.py dump-mbox-imported IMAPPORT  dump, with what mox v0.0.17's import mbox adds to
                                              each message taken out again (see below)
 
@@ -206,10 +208,29 @@ def try_login(port, user, password):
     c.logout()
 
 
+def authresults(port, subject):
+    import email
+    import email.policy
+
+    c = login(port)
+    check(c.select("INBOX", readonly=True), "examine")
+    uids = check(c.uid("SEARCH", None, "HEADER", "Subject", f'"{subject}"'), "search")[0].split()
+    if len(uids) != 1:
+        raise SystemExit(f"subject {subject!r}: found uids {uids}")
+    data = check(c.uid("FETCH", uids[0], "(BODY.PEEK[HEADER])"), "fetch")
+    header = email.message_from_bytes(data[0][1], policy=email.policy.compat32)
+    for value in header.get_all("Authentication-Results") or []:
+        print(" ".join(value.split()))
+    c.logout()
+
+
 if __name__ == "__main__":
     command, port = sys.argv[1], int(sys.argv[2])
     if command == "dump-mbox-imported":
         dump(port, without_mbox_import_additions)
+        sys.exit(0)
+    if command == "authresults":
+        authresults(port, sys.argv[3])
         sys.exit(0)
     if command == "login":
         try_login(port, sys.argv[3], sys.argv[4])
