@@ -98,20 +98,26 @@ pub(crate) fn assert_real_mox_accepts(mox_conf: &Path, what: &str) {
 /// Whether we run as root (then a plain mount namespace suffices; otherwise a user namespace
 /// maps us to root in it).
 fn is_root() -> bool {
-    nix::unistd::Uid::effective().is_root()
+    // /proc/self belongs to the process's effective user (no libc binding needed, so this
+    // module also serves test crates without one).
+    std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap()) == 0
 }
 
 /// A command that runs the real mox with `args` with `resolv_conf` bind-mounted over
 /// `/etc/resolv.conf` in a private mount namespace: mox reads only that file for its DNS
 /// servers, and must never reach a resolver outside this machine.
 pub(crate) fn command_with_resolv_conf(resolv_conf: &Path, args: &[&str]) -> Command {
+    command_with_resolv_conf_binary(&real_mox(), resolv_conf, args)
+}
+
+fn command_with_resolv_conf_binary(binary: &Path, resolv_conf: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new("unshare");
     if !is_root() {
         cmd.arg("-r");
     }
     cmd.args(["-m", "sh", "-c", r#"mount --bind "$0" /etc/resolv.conf && exec "$@""#])
         .arg(resolv_conf)
-        .arg(real_mox())
+        .arg(binary)
         .args(args)
         .env_remove("MOXCONF");
     cmd
@@ -169,10 +175,38 @@ impl RealLocalserve {
     /// as its /etc/resolv.conf; returns when SMTP and IMAP accept connections and its control
     /// socket is there.
     pub(crate) fn start(dir: &Path, ports: LocalservePorts, resolv_conf: &Path) -> RealLocalserve {
+        let args = ["localserve", "-dir", dir.to_str().unwrap()];
+        Self::start_command(&real_mox(), dir, ports, resolv_conf, &args)
+    }
+
+    /// Like [`RealLocalserve::start`], with `mox -config DIR/mox.conf serve`: the real server
+    /// with its queue delivering to other servers (localserve's delivers only to itself).
+    /// Started as root, mox serve continues as mox.conf's User by running its binary again: a
+    /// copy beside `dir` that every user can read is run.
+    pub(crate) fn start_serve(
+        dir: &Path,
+        ports: LocalservePorts,
+        resolv_conf: &Path,
+    ) -> RealLocalserve {
+        use std::os::unix::fs::PermissionsExt as _;
+        let binary = dir.with_extension("mox");
+        std::fs::copy(real_mox(), &binary).unwrap();
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let conf = dir.join("mox.conf");
+        let args = ["-config", conf.to_str().unwrap(), "serve"];
+        Self::start_command(&binary, dir, ports, resolv_conf, &args)
+    }
+
+    fn start_command(
+        binary: &Path,
+        dir: &Path,
+        ports: LocalservePorts,
+        resolv_conf: &Path,
+        args: &[&str],
+    ) -> RealLocalserve {
         let log = dir.with_extension("log");
         let file = std::fs::File::create(&log).unwrap();
-        let child = command_with_resolv_conf(resolv_conf, &["localserve", "-dir"])
-            .arg(dir)
+        let child = command_with_resolv_conf_binary(binary, resolv_conf, args)
             .env("MOX_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
