@@ -9,8 +9,10 @@ pub(crate) mod listen;
 pub(crate) mod lock;
 pub(crate) mod permissions;
 pub(crate) mod privileges;
+pub(crate) mod queue;
 pub(crate) mod reload;
 pub(crate) mod services;
+pub(crate) mod smtp;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -113,11 +115,22 @@ pub(crate) async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         derive_params: None,
     }));
 
+    // The queue before the listeners, so submission can queue from its first connection.
+    // localserve has none: nothing leaves the machine (its submission delivers locally).
+    let outgoing = match options.mode {
+        Mode::Serve => Some(queue::open(&rt)?),
+        Mode::Localserve => None,
+    };
+
     // The control socket last: a second server that fails to bind must not take over the
     // socket of the running one (the data directory lock also prevents that).
     let ctl = ctl_server::CtlListener::bind(&config.data_dir)?;
     let stopped = tokio::sync::watch::channel(false);
-    let handler = Arc::new(ctl_handler::CtlHandler::new(rt.clone(), stopped.1.clone()));
+    let mut handler = ctl_handler::CtlHandler::new(rt.clone(), stopped.1.clone());
+    if let Some(q) = &outgoing {
+        handler = handler.with_queue(q.clone());
+    }
+    let handler = Arc::new(handler);
 
     let mut tasks = tokio::task::JoinSet::new();
     for b in bound {
@@ -135,6 +148,9 @@ pub(crate) async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     for bg in BACKGROUND {
         tracing::info!(service = bg.name, "starting");
         tasks.spawn((bg.start)(rt.clone()));
+    }
+    if let Some(q) = outgoing {
+        tasks.spawn(queue::run(rt.clone(), q));
     }
     let ctl_connections = tokio_util::task::TaskTracker::new();
     tasks.spawn(ctl.serve(handler, shutdown.clone(), ctl_connections.clone()));
