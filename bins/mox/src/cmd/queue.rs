@@ -74,9 +74,13 @@ impl Location {
         }
         let dir = datadir.join("queue");
         if !dir.join("index").exists() {
-            anyhow::bail!("no queue at {} (nothing was ever queued, or wrong -datadir)", dir.display());
+            anyhow::bail!(
+                "no queue at {} (nothing was ever queued, or wrong -datadir)",
+                dir.display()
+            );
         }
-        let q = queue::Queue::open_admin(&dir).with_context(|| format!("opening queue {}", dir.display()))?;
+        let q = queue::Queue::open_admin(&dir)
+            .with_context(|| format!("opening queue {}", dir.display()))?;
         Ok(Target::Offline(q))
     }
 }
@@ -242,11 +246,10 @@ pub(crate) struct Dump {
 
 impl Run for Dump {
     async fn run(self, ctx: &Context) -> anyhow::Result<()> {
-        let id: u64 = self.id.parse().map_err(|_| usage_error(format!("id {:?}: not a number", self.id)))?;
+        let id: u64 =
+            self.id.parse().map_err(|_| usage_error(format!("id {:?}: not a number", self.id)))?;
         match self.location.open(ctx).await? {
-            Target::Server(client) => {
-                through_server(ctx, client, &Request::QueueDump { id }).await
-            }
+            Target::Server(client) => through_server(ctx, client, &Request::QueueDump { id }).await,
             Target::Offline(queue) => {
                 let data = queue.dump(queue::QueueId(id))?;
                 ctx.stdout().write_all(&data)?;
@@ -266,11 +269,29 @@ mod tests {
         let mut argv: Vec<std::ffi::OsString> = vec!["mox".into(), "queue".into()];
         argv.extend(args.iter().map(|a| a.into()));
         argv.extend(["-datadir".into(), datadir.into()]);
-        let Parsed::Run { options, command } = parse(argv) else { panic!("parse {args:?}") };
-        let (ctx, printed) = Context::for_test(options, None, b"");
-        command.run(&ctx).await.expect("command runs");
-        let printed = printed.lock().expect("not poisoned").clone();
-        String::from_utf8(printed).expect("utf-8")
+        // A queue database is closed by the last of its handles, possibly on the queue's
+        // writer thread just after the previous command returned; until then this process
+        // cannot open it again (heed allows one open per process). Other processes can.
+        let start = std::time::Instant::now();
+        loop {
+            let Parsed::Run { options, command } = parse(argv.clone()) else {
+                panic!("parse {args:?}")
+            };
+            let (ctx, printed) = Context::for_test(options, None, b"");
+            match command.run(&ctx).await {
+                Ok(()) => {
+                    let printed = printed.lock().expect("not poisoned").clone();
+                    return String::from_utf8(printed).expect("utf-8");
+                }
+                Err(e)
+                    if format!("{e:#}").contains("environment already open")
+                        && start.elapsed() < std::time::Duration::from_secs(10) =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                Err(e) => panic!("mox queue {args:?}: {e:#}"),
+            }
+        }
     }
 
     #[tokio::test]
@@ -289,7 +310,8 @@ mod tests {
                 vec![to],
                 b"Subject: hi\r\n\r\nhello\r\n".to_vec(),
             );
-            m.hold_until = Some(std::time::SystemTime::now() + std::time::Duration::from_secs(3600));
+            m.hold_until =
+                Some(std::time::SystemTime::now() + std::time::Duration::from_secs(3600));
             q.add(m).await.expect("add");
         }
         let d = data.path().to_str().expect("utf-8 path");
@@ -298,7 +320,9 @@ mod tests {
         // An hour ahead, give or take the rounding to seconds.
         assert!(
             listed.contains("from:<alice@mox.example> to:<bob@example.org> attempts 0 next 59m")
-                || listed.contains("from:<alice@mox.example> to:<bob@example.org> attempts 0 next 1h0m0s"),
+                || listed.contains(
+                    "from:<alice@mox.example> to:<bob@example.org> attempts 0 next 1h0m0s"
+                ),
             "{listed}"
         );
         assert_eq!(run(&["list", "-todomain", "other.example"], d).await, "messages:\n(none)\n");
@@ -309,7 +333,10 @@ mod tests {
         );
         let listed = run(&["list", "-ids", "1,2"], d).await;
         assert!(listed.contains(" next 0s ") || listed.contains(" next -"), "{listed}");
-        assert_eq!(run(&["drop", "-recipient", "nobody@example.org"], d).await, "0 message(s) dropped\n");
+        assert_eq!(
+            run(&["drop", "-recipient", "nobody@example.org"], d).await,
+            "0 message(s) dropped\n"
+        );
         assert_eq!(run(&["drop", "-id", "1"], d).await, "1 message(s) dropped\n");
         assert_eq!(run(&["list"], d).await, "messages:\n(none)\n");
     }
