@@ -40,6 +40,8 @@ localhost                A    127.0.0.1
 mox.example              MX   10 localhost
 remote.example           MX   10 mx.remote.example
 mx.remote.example        A    127.0.0.110
+elsewhere.example        MX   10 mx.elsewhere.example
+mx.elsewhere.example     A    127.0.0.111
 "#;
 
 fn mox_bin() -> &'static Path {
@@ -402,6 +404,64 @@ fn remote_submission_is_queued_and_delivered_to_the_mx_and_mox_queue_works_throu
     assert_eq!(peer.messages().len(), 1, "the dropped message was not delivered");
 }
 
+/// Adds mox.example, and a transport `refuse` that fails every delivery, to the configuration.
+fn add_refusing_transport(dir: &Path) {
+    add_mox_example(dir);
+    let path = dir.join("mox.conf");
+    let mut conf = std::fs::read_to_string(&path).unwrap();
+    conf.push_str(
+        "Transports:\n\trefuse:\n\t\tFail:\n\t\t\tSMTPCode: 554\n\t\t\tSMTPMessage: not via this route\n",
+    );
+    std::fs::write(&path, conf).unwrap();
+}
+
+/// A route added to domains.conf while serving is used by the queue at its next attempt: the
+/// held message goes through the failing transport instead of to the MX, and the DSN about it
+/// is delivered into the sender's own Inbox (the queue's local delivery).
+#[test]
+fn queue_follows_domains_conf_routes_and_delivers_dsns_locally() {
+    let dns = dns();
+    let peer = MxPeer::start("127.0.0.111");
+    let mut server = MoxServer::start_with(
+        mox_bin(),
+        MoxMode::Serve,
+        MoxOptions { dns_server: Some(dns.addr()), edit_config: Some(add_refusing_transport) },
+    );
+    let message: &[u8] =
+        b"From: mox@localhost\r\nTo: erin@elsewhere.example\r\nSubject: routed\r\n\r\nRouted.\r\n";
+    submit(&server, "erin@elsewhere.example", message, 600);
+    assert!(mox(&server, &["queue", "list"]).contains("to:<erin@elsewhere.example> attempts 0"));
+
+    let path = server.dir.join("domains.conf");
+    let conf = std::fs::read_to_string(&path).unwrap();
+    let routed = format!(
+        "{conf}Routes:\n\t-\n\t\tToDomain:\n\t\t\t- elsewhere.example\n\t\tTransport: refuse\n"
+    );
+    std::fs::write(&path, routed).unwrap();
+    server.wait_for_log("queue settings updated", Duration::from_secs(10));
+    assert_eq!(
+        mox(&server, &["queue", "kick", "-to", "@elsewhere.example"]),
+        "1 message(s) scheduled for immediate delivery\n"
+    );
+    wait_until("the failed message to leave the queue", Duration::from_secs(20), || {
+        mox(&server, &["queue", "list"]) == "messages:\n(none)\n"
+    });
+    assert!(peer.messages().is_empty(), "the route kept it from the MX");
+    let inbox = imap_fetch(&server, "Inbox");
+    assert_eq!(inbox.len(), 1, "the DSN: {}", server.log());
+    let dsn = text(&inbox[0]);
+    assert!(dsn.contains("multipart/report"), "{dsn}");
+    assert!(
+        dsn.contains("report-type=delivery-status")
+            || dsn.contains("report-type=\"delivery-status\""),
+        "{dsn}"
+    );
+    assert!(dsn.contains("erin@elsewhere.example"), "{dsn}");
+    assert!(dsn.contains("not via this route"), "{dsn}");
+    let (status, _) = server.stop();
+    assert!(status.success());
+}
+
 /// `mox queue` with the server stopped works on the queue directory itself, and says so when
 /// there is no queue.
 #[test]
@@ -476,6 +536,9 @@ with smtplib.SMTP("localhost", {smtp}, local_hostname="localhost") as c:
     assert!(text(&inbox[0]).contains("for <someone@example.org>"), "{}", text(&inbox[0]));
     // Nothing was queued to leave the machine.
     assert!(!server.dir.join("queue").exists(), "localserve has no queue");
+    let out = server.mox(&["queue", "list"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("this server has no queue"), "{}", text(&out.stderr));
 }
 
 /// A raw SMTP client on the SMTP port.
