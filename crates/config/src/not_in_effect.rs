@@ -74,7 +74,11 @@ pub const NOT_IN_EFFECT: &[NotInEffect] = &[
     entry(D, "Accounts.*.Introbox", "no introbox yet"),
     entry(D, "Accounts.*.AutomaticJunkFlags", "junk flags are not set automatically yet"),
     entry(D, "Accounts.*.JunkFilter", "no junk filter yet"),
-    entry(D, "Accounts.*.IMAPCapabilitiesDisabled", "IMAP server not built yet"),
+    entry(
+        D,
+        "Accounts.*.IMAPCapabilitiesDisabled",
+        "the IMAP server does not disable capabilities per account yet",
+    ),
     entry(D, "WebDomainRedirects", "no webserver yet"),
     entry(D, "WebHandlers", "no webserver yet"),
     entry(D, "MonitorDNSBLs", "our IPs are not monitored in DNSBLs yet"),

@@ -149,9 +149,9 @@ pub(crate) async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         tracing::info!(service = bg.name, "starting");
         tasks.spawn((bg.start)(rt.clone()));
     }
-    if let Some(q) = outgoing {
-        tasks.spawn(queue::run(rt.clone(), q));
-    }
+    // Apart from the other tasks: deliveries in progress at the stop get the drain period to
+    // finish, so a message the remote server accepted is marked delivered, not sent again.
+    let queue_task = outgoing.map(|q| tokio::spawn(queue::run(rt.clone(), q)));
     let ctl_connections = tokio_util::task::TaskTracker::new();
     tasks.spawn(ctl.serve(handler, shutdown.clone(), ctl_connections.clone()));
     tasks.spawn(reload::follow_domains_conf(rt.clone()));
@@ -182,6 +182,14 @@ pub(crate) async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     })
     .await;
     tasks.abort_all();
+    if let Some(mut task) = queue_task
+        && tokio::time::timeout(DRAIN_GRACE, &mut task).await.is_err()
+    {
+        tracing::warn!(
+            "stopping with queue deliveries still in progress; they are retried at the next start"
+        );
+        task.abort();
+    }
     let _ = stopped.0.send(true);
     // Let control requests (a `stop` waiting for this moment) send their answer.
     ctl_connections.close();
