@@ -151,6 +151,10 @@ impl FilterArgs {
 /// delivered, the attempts made, the time until the next attempt, the time since the last
 /// attempt, and the last error. Messages on hold (FUTURERELEASE) show their release time as the
 /// next attempt.
+///
+/// Filters take mox v0.0.17's form (-ids 1,2, -to @example.com, -from, -account, -transport)
+/// and the earlier form (-id, -todomain example.com, -recipient); every given filter must
+/// match. With mox running this goes through it, otherwise to the queue directory.
 #[derive(Debug, clap::Args)]
 pub(crate) struct List {
     #[command(flatten)]
@@ -180,6 +184,10 @@ impl Run for List {
 ///
 /// The next delivery attempt of each matching message is set to now, and a running server
 /// starts the attempts at once.
+///
+/// Filters take mox v0.0.17's form (-ids 1,2, -to @example.com, -from, -account, -transport)
+/// and the earlier form (-id, -todomain example.com, -recipient); every given filter must
+/// match. With mox running this goes through it, otherwise to the queue directory.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Kick {
     #[command(flatten)]
@@ -208,6 +216,10 @@ impl Run for Kick {
 ///
 /// Dangerous: the messages are removed without a DSN to the sender; without flags, all
 /// messages are removed (as in mox). Use "queue dump" first to keep a copy.
+///
+/// Filters take mox v0.0.17's form (-ids 1,2, -to @example.com, -from, -account, -transport)
+/// and the earlier form (-id, -todomain example.com, -recipient); every given filter must
+/// match. With mox running this goes through it, otherwise to the queue directory.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Drop {
     #[command(flatten)]
@@ -290,6 +302,18 @@ mod tests {
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 }
                 Err(e) => panic!("mox queue {args:?}: {e:#}"),
+            }
+        }
+    }
+
+    #[test]
+    fn help_names_both_filter_forms() {
+        for command in ["list", "kick", "drop"] {
+            let argv: Vec<std::ffi::OsString> =
+                ["mox", "queue", command, "-h"].iter().map(|a| a.into()).collect();
+            let Parsed::Help(text) = parse(argv) else { panic!("help for {command}") };
+            for needed in ["mox v0.0.17's form", "-to @example.com", "-todomain", "--todomain"] {
+                assert!(text.contains(needed), "{command}: {needed:?} in\n{text}");
             }
         }
     }
