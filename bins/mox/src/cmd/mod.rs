@@ -111,6 +111,7 @@ macro_rules! commands {
 // The command list: one line per command group, in mox's order. See the module documentation.
 commands! {
     serve::Serve,
+    quickstart::Quickstart,
     stop::Stop,
     setaccountpassword::Setaccountpassword,
     setadminpassword::Setadminpassword,
@@ -124,6 +125,8 @@ commands! {
     backup::Backup,
     #[command(subcommand)]
     config::Config,
+    cid::Cid,
+    clientconfig::Clientconfig,
     #[command(subcommand)]
     dkim::Dkim,
     #[command(subcommand)]
@@ -144,6 +147,10 @@ commands! {
     verifydata::Verifydata,
     version::Version,
 }
+
+// Subcommands of `config` (see config.rs), in modules of their own.
+mod dnscheck;
+mod dnsrecords;
 
 pub(crate) use self::sendmail::run_as_sendmail;
 

@@ -1,0 +1,567 @@
+//! `mox quickstart`, `config dnsrecords`, `config dnscheck`, `clientconfig` and `cid`, end to
+//! end: the real binary in a temporary directory, DNS from a loopback DNS server
+//! ([`DnsTestServer`]) given with `-dns-server`, the machine's addresses and host name from
+//! quickstart's test hooks. What quickstart writes must pass our `config test` and the real
+//! mox v0.0.17's, and `mox serve` must start on it; the records it prints must parse with our
+//! SPF/DKIM/DMARC/MTA-STS/TLSRPT parsers and match the keys and policy it wrote.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers outside #[test] functions.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use test_support::DnsTestServer;
+
+fn mox_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_mox"))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The machine and DNS the quickstart tests run against: mail.example.com is 192.0.2.10 and
+/// back, the machine has that address beside loopback and a private one.
+const BASE_ZONE: &str = "
+mail.example.com        A    192.0.2.10
+10.2.0.192.in-addr.arpa PTR  mail.example.com
+";
+
+/// Runs `mox ARGS` in `dir`, with `dns` as DNS server and the machine facts of [`BASE_ZONE`].
+fn mox_in(dir: &Path, dns: &DnsTestServer, args: &[&str]) -> Output {
+    Command::new(mox_bin())
+        .arg(format!("-dns-server={}", dns.addr()))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("MOXCONF")
+        .env_remove("MOX_LOG")
+        .env("MOX_QUICKSTART_TEST_IPS", "127.0.0.1,::1,10.0.0.5,192.0.2.10")
+        .env("MOX_QUICKSTART_TEST_HOSTNAME", "mail")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running mox")
+}
+
+/// A uid that exists on every machine, for `User` (the real mox checks it exists, and `mox
+/// serve` started as root switches to it).
+const NOBODY: &str = "65534";
+
+/// Runs quickstart for mjl@example.com in a new directory; returns the directory and the output.
+fn quickstart(dns: &DnsTestServer, extra: &[&str]) -> (tempfile::TempDir, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = vec!["quickstart", "-skipdial"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["mjl@example.com", NOBODY]);
+    let out = mox_in(tmp.path(), dns, &args);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "quickstart failed:\n{stdout}\n{}", text(&out.stderr));
+    (tmp, stdout)
+}
+
+/// A record of a zone file: owner name (without the final dot), type, and data (TXT: the
+/// strings concatenated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ZoneRecord {
+    name: String,
+    rtype: String,
+    data: String,
+}
+
+/// Reads the records of a zone file as a DNS operator's import would: comments and directives
+/// skipped, parenthesized data joined, TXT strings unquoted and concatenated. Written for this
+/// test, independent of the code that prints the zone.
+fn parse_zone(zone: &str) -> Vec<ZoneRecord> {
+    let mut out = Vec::new();
+    let mut lines = zone.lines();
+    while let Some(line) = lines.next() {
+        let line = line.trim_end();
+        if line.is_empty() || line.starts_with(';') || line.starts_with('$') {
+            continue;
+        }
+        let mut full = line.to_string();
+        if full.contains('(') {
+            for more in lines.by_ref() {
+                full.push(' ');
+                full.push_str(more.trim());
+                if more.contains(')') {
+                    break;
+                }
+            }
+        }
+        let mut words = full.split_whitespace();
+        let name = words.next().unwrap().trim_end_matches('.').to_string();
+        let rtype = words.next().unwrap().to_string();
+        let rest: Vec<&str> = words.collect();
+        let data = if rtype == "TXT" {
+            let joined = rest.join(" ");
+            let mut strings = String::new();
+            let mut inside = false;
+            let mut escaped = false;
+            for c in joined.chars() {
+                match (inside, escaped, c) {
+                    (true, false, '\\') => escaped = true,
+                    (true, false, '"') => inside = false,
+                    (true, _, c) => {
+                        strings.push(c);
+                        escaped = false;
+                    }
+                    (false, _, '"') => inside = true,
+                    _ => {}
+                }
+            }
+            strings
+        } else {
+            rest.join(" ")
+        };
+        out.push(ZoneRecord { name, rtype, data });
+    }
+    out
+}
+
+fn find<'a>(records: &'a [ZoneRecord], name: &str, rtype: &str) -> Vec<&'a ZoneRecord> {
+    records.iter().filter(|r| r.name == name && r.rtype == rtype).collect()
+}
+
+/// The zone a DNS operator would have after adding `records` (those our loopback server can
+/// serve: SRV and CAA are left out), plus [`BASE_ZONE`].
+fn zone_with(records: &[ZoneRecord]) -> dns::MockResolver {
+    let mut zone = BASE_ZONE.to_string();
+    for r in records {
+        match r.rtype.as_str() {
+            "TXT" => {
+                zone.push_str(&format!("{} TXT \"{}\"\n", r.name, r.data.replace('"', "\\\"")))
+            }
+            "MX" | "CNAME" | "TLSA" => {
+                zone.push_str(&format!("{} {} {}\n", r.name, r.rtype, r.data))
+            }
+            _ => {}
+        }
+    }
+    dns::MockResolver::from_zone(&zone).unwrap()
+}
+
+/// The real mox binary: $MOX_PEER, else what the peer's build.sh prints ($MOX_PEER_BUILD, else
+/// /work/shared/peers/mox/build.sh). Fails when it cannot be had.
+fn real_mox() -> PathBuf {
+    if let Some(path) = std::env::var_os("MOX_PEER") {
+        return path.into();
+    }
+    let script = std::env::var("MOX_PEER_BUILD")
+        .unwrap_or_else(|_| "/work/shared/peers/mox/build.sh".into());
+    let output = Command::new("bash")
+        .arg(&script)
+        .output()
+        .unwrap_or_else(|e| panic!("the real mox is needed: running {script}: {e}"));
+    assert!(
+        output.status.success(),
+        "the real mox is needed, {script} failed:\n{}",
+        text(&output.stderr)
+    );
+    let path = PathBuf::from(text(&output.stdout).trim());
+    assert!(path.exists(), "{script} printed {path:?}, which does not exist");
+    path
+}
+
+fn config_test(program: &Path, dir: &Path) -> (bool, String) {
+    let out = Command::new(program)
+        .args(["-config", "config/mox.conf", "config", "test"])
+        .current_dir(dir)
+        .env_remove("MOXCONF")
+        .output()
+        .unwrap();
+    (out.status.success(), format!("{}{}", text(&out.stdout), text(&out.stderr)))
+}
+
+#[test]
+fn quickstart_config_passes_both_config_tests_and_its_records_match_its_keys() {
+    let dns =
+        DnsTestServer::start_on_thread(dns::MockResolver::from_zone(BASE_ZONE).unwrap()).unwrap();
+    let (tmp, stdout) = quickstart(&dns, &[]);
+    let dir = tmp.path();
+
+    // The host name came from the reverse name of the public IP ("mail" has no dot).
+    assert!(stdout.contains("Trying to find hostname by reverse lookup of public IPs 192.0.2.10... found mail.example.com"), "{stdout}");
+    assert!(stdout.contains("Looking up IPs for hostname mail.example.com..."), "{stdout}");
+    // The zone is not DNSSEC-signed in this DNS; quickstart says so.
+    assert!(
+        stdout.contains(
+            "NOTE: It looks like the DNS records of your domain (zone) are not DNSSEC-signed."
+        ),
+        "{stdout}"
+    );
+    for f in [
+        "config/mox.conf",
+        "config/domains.conf",
+        "config/adminpasswd",
+        "quickstart.log",
+        "mox.service",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} written");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("quickstart.log")).unwrap(),
+        stdout,
+        "quickstart.log holds the output"
+    );
+
+    // Ours and the real mox accept the configuration.
+    let (ok, out) = config_test(mox_bin(), dir);
+    assert!(ok, "our config test:\n{out}");
+    let (ok, out) = config_test(&real_mox(), dir);
+    assert!(ok && out.contains("config OK"), "real mox config test:\n{out}");
+
+    // What was written: listeners for the host's IP, ACME, host keys, both DKIM keys signing.
+    let config = config::load(&dir.join("config/mox.conf")).unwrap();
+    let public = &config.static_.listeners["public"];
+    assert_eq!(public.ips, ["192.0.2.10"]);
+    assert_eq!(config.static_.listeners["internal"].ips, ["10.0.0.5", "127.0.0.1", "::1"]);
+    assert_eq!(public.tls.as_ref().unwrap().acme.as_deref(), Some("letsencrypt"));
+    assert_eq!(public.tls.as_ref().unwrap().host_private_key_files.len(), 2);
+    let conf_text = std::fs::read_to_string(dir.join("config/mox.conf")).unwrap();
+    assert!(conf_text.contains("#CheckUpdates: true"), "{conf_text}");
+    assert!(
+        conf_text.contains("#DNSBLs:") && conf_text.contains("#- sbl.spamhaus.org"),
+        "{conf_text}"
+    );
+    let domain = dns::Domain::parse("example.com").unwrap();
+    let dc = config.domain(&domain).unwrap();
+    assert_eq!(dc.dkim.sign.len(), 2);
+    let mtasts_id = dc.mtasts.as_ref().unwrap().policy_id.clone();
+
+    // The account has the password quickstart printed.
+    let password = stdout
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("IMAP, SMTP submission and HTTP account password for mjl@example.com: ")
+        })
+        .expect("password printed");
+    let acc = store::Account::open_read_only(&dir.join("data/accounts/mjl")).unwrap();
+    let creds =
+        runtime::credentials::decode(&acc.login_credentials().unwrap().expect("credentials set"))
+            .unwrap();
+    assert!(creds.password_hash.unwrap().verify(password));
+    drop(acc);
+    let admin = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Admin password: "))
+        .expect("admin password printed");
+    let hash = std::fs::read_to_string(dir.join("config/adminpasswd")).unwrap();
+    assert!(bcrypt::verify(admin, &hash).unwrap());
+
+    // The records quickstart printed are those of `config dnsrecords`.
+    let out =
+        mox_in(dir, &dns, &["-config", "config/mox.conf", "config", "dnsrecords", "example.com"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let zone_text = text(&out.stdout);
+    assert!(
+        stdout.contains(&zone_text),
+        "quickstart printed the dnsrecords zone:\n{zone_text}\n---\n{stdout}"
+    );
+    let records = parse_zone(&zone_text);
+
+    // Each record parses with our parsers and says what the configuration says.
+    let mx = find(&records, "example.com", "MX");
+    assert_eq!(mx[0].data, "10 mail.example.com.");
+    let spf_txt = find(&records, "example.com", "TXT");
+    let spf: spf::Record = spf_txt[0].data.parse().unwrap();
+    assert_eq!(spf.to_string(), "v=spf1 ip4:192.0.2.10 mx ~all");
+    let host_spf: spf::Record = find(&records, "mail.example.com", "TXT")[0].data.parse().unwrap();
+    assert_eq!(host_spf.to_string(), "v=spf1 a -all");
+    for (selector, sel) in &dc.dkim.selectors {
+        let name = format!("{selector}._domainkey.example.com");
+        let published = dkim::Record::parse(&find(&records, &name, "TXT")[0].data).unwrap();
+        let pem = std::fs::read_to_string(config.config_dir_path(&sel.private_key_file)).unwrap();
+        let key = dkim::PrivateKey::from_pem(&pem).unwrap();
+        assert_eq!(published.public_key().unwrap(), key.public_key(), "{name}");
+    }
+    let kinds: Vec<String> = dc
+        .dkim
+        .selectors
+        .values()
+        .map(|s| s.private_key_file.rsplit('.').nth(3).unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["ed25519", "rsa2048"]);
+    let dmarc = dmarc::Record::parse(&find(&records, "_dmarc.example.com", "TXT")[0].data).unwrap();
+    assert_eq!(dmarc.policy, dmarc::Policy::Reject);
+    assert_eq!(dmarc.aggregate_report_uris[0].uri(), "mailto:dmarcreports@example.com");
+    let sts =
+        mtasts::Record::parse(&find(&records, "_mta-sts.example.com", "TXT")[0].data).unwrap();
+    assert_eq!(sts.id, mtasts_id);
+    assert_eq!(find(&records, "mta-sts.example.com", "CNAME")[0].data, "mail.example.com.");
+    let tlsrpt =
+        tlsrpt::Record::parse(&find(&records, "_smtp._tls.example.com", "TXT")[0].data).unwrap();
+    assert_eq!(tlsrpt.rua[0].as_str(), "mailto:tlsreports@example.com");
+    let host_tlsrpt =
+        tlsrpt::Record::parse(&find(&records, "_smtp._tls.mail.example.com", "TXT")[0].data)
+            .unwrap();
+    assert_eq!(host_tlsrpt.rua[0].as_str(), "mailto:tlsreports@mail.example.com");
+    assert_eq!(
+        find(&records, "_imaps._tcp.example.com", "SRV")[0].data,
+        "0 1 993 mail.example.com."
+    );
+    assert_eq!(
+        find(&records, "_submissions._tcp.example.com", "SRV")[0].data,
+        "0 1 465 mail.example.com."
+    );
+    assert_eq!(find(&records, "autoconfig.example.com", "CNAME")[0].data, "mail.example.com.");
+    assert_eq!(find(&records, "example.com", "CAA")[0].data, "0 issue \"letsencrypt.org\"");
+    // DANE records are there, commented out: the zone is not signed.
+    assert_eq!(zone_text.matches(";; _25._tcp.mail.example.com.").count(), 2, "{zone_text}");
+    assert!(zone_text.contains("WARNING: Domain does not appear to be DNSSEC-signed."));
+
+    // Once the records are in DNS, dnscheck finds them all.
+    let full = DnsTestServer::start_on_thread(zone_with(&records)).unwrap();
+    let out =
+        mox_in(dir, &full, &["-config", "config/mox.conf", "config", "dnscheck", "example.com"]);
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report}\n{}", text(&out.stderr));
+    assert!(report.contains("0 missing, 0 wrong, 0 lookup errors"), "{report}");
+    assert!(
+        !report.lines().any(|l| l.starts_with("missing") || l.starts_with("wrong")),
+        "{report}"
+    );
+
+    // A second quickstart refuses, and leaves everything as it was.
+    let before = std::fs::read(dir.join("config/mox.conf")).unwrap();
+    let log_before = std::fs::read(dir.join("quickstart.log")).unwrap();
+    let out = mox_in(dir, &dns, &["quickstart", "-skipdial", "other@example.com", NOBODY]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("refusing to overwrite an existing configuration"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read(dir.join("config/mox.conf")).unwrap(), before);
+    assert_eq!(std::fs::read(dir.join("quickstart.log")).unwrap(), log_before);
+}
+
+#[test]
+fn dnscheck_says_ok_missing_and_wrong_per_record() {
+    let dns =
+        DnsTestServer::start_on_thread(dns::MockResolver::from_zone(BASE_ZONE).unwrap()).unwrap();
+    let (tmp, _) = quickstart(&dns, &["-hostname", "mail.example.com"]);
+    let dir = tmp.path();
+    let out =
+        mox_in(dir, &dns, &["-config", "config/mox.conf", "config", "dnsrecords", "example.com"]);
+    let records = parse_zone(&text(&out.stdout));
+
+    // Nothing in DNS yet: every record missing, exit status 1.
+    let out =
+        mox_in(dir, &dns, &["-config", "config/mox.conf", "config", "dnscheck", "example.com"]);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(report.lines().any(|l| l.starts_with("missing      MX ")), "{report}");
+    assert!(report.contains("DNSSEC: example.com is not DNSSEC-signed"), "{report}");
+    assert!(text(&out.stderr).contains("missing, wrong or not looked up"), "{}", text(&out.stderr));
+
+    // Some right, one missing, some wrong.
+    let mut changed: Vec<ZoneRecord> = Vec::new();
+    let mut dropped_dkim = None;
+    for r in &records {
+        let mut r = r.clone();
+        if r.name.ends_with("._domainkey.example.com") && dropped_dkim.is_none() {
+            dropped_dkim = Some(r.name.clone());
+            continue;
+        }
+        if r.name == "example.com" && r.rtype == "TXT" {
+            r.data = "v=spf1 ip4:198.51.100.1 -all".into();
+        }
+        if r.name == "_mta-sts.example.com" {
+            r.data = "v=STSv1; id=old".into();
+        }
+        if r.name == "autoconfig.example.com" {
+            r.data = "elsewhere.example.net.".into();
+        }
+        changed.push(r);
+    }
+    let dns2 = DnsTestServer::start_on_thread(zone_with(&changed)).unwrap();
+    let out =
+        mox_in(dir, &dns2, &["-config", "config/mox.conf", "config", "dnscheck", "example.com"]);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    let verdict = |purpose: &str| -> String {
+        report
+            .lines()
+            .find(|l| l.get(13..37).is_some_and(|field| field.trim_end() == purpose))
+            .unwrap_or_else(|| panic!("no line for {purpose}:\n{report}"))[..12]
+            .trim()
+            .to_string()
+    };
+    assert_eq!(verdict("MX"), "ok");
+    assert_eq!(verdict("DMARC"), "ok");
+    assert_eq!(verdict("TLSRPT"), "ok");
+    assert_eq!(verdict("host SPF"), "ok");
+    assert_eq!(verdict("SPF"), "wrong", "{report}");
+    assert_eq!(verdict("MTA-STS"), "wrong");
+    assert_eq!(verdict("MTA-STS host"), "ok");
+    assert_eq!(verdict("autoconfig"), "wrong");
+    assert_eq!(verdict("SRV _imaps._tcp"), "not checked");
+    let dropped = dropped_dkim.unwrap();
+    let selector = dropped.split('.').next().unwrap();
+    assert_eq!(verdict(&format!("DKIM {selector}")), "missing");
+    assert!(report.contains("found: TXT \"v=spf1 ip4:198.51.100.1 -all\""), "{report}");
+    assert!(report.contains("found: CNAME elsewhere.example.net."), "{report}");
+    assert!(report.contains("1 missing, 3 wrong, 0 lookup errors"), "{report}");
+}
+
+#[test]
+fn existing_webserver_config_serves_with_its_key_files() {
+    let dns =
+        DnsTestServer::start_on_thread(dns::MockResolver::from_zone(BASE_ZONE).unwrap()).unwrap();
+    let (tmp, stdout) = quickstart(&dns, &["-existing-webserver", "-hostname", "mail.example.com"]);
+    let dir = tmp.path();
+    assert!(stdout.contains("Placeholder paths to TLS certificates"), "{stdout}");
+    assert!(
+        stdout.contains("\thttps://mta-sts.example.com/\n\thttps://autoconfig.example.com/"),
+        "{stdout}"
+    );
+    // Our config test fails until the certificate files are there, naming them.
+    let (ok, out) = config_test(mox_bin(), dir);
+    assert!(!ok && out.contains("path/to/mta-sts.example.com-chain.crt.pem"), "{out}");
+    let conf_path = dir.join("config/mox.conf");
+    let static_ =
+        config::parse_static("mox.conf", &std::fs::read_to_string(&conf_path).unwrap()).unwrap();
+    let tls = static_.listeners["public"].tls.clone().unwrap();
+    assert!(tls.acme.is_none() && tls.host_private_key_files.is_empty());
+    assert!(static_.acme.is_empty());
+    assert_eq!(static_.listeners["internal"].webserver_http.port, Some(81));
+    // No CAA record without ACME.
+    let out =
+        mox_in(dir, &dns, &["-config", "config/mox.conf", "config", "dnsrecords", "example.com"]);
+    assert!(!text(&out.stdout).contains(" CAA "), "{}", text(&out.stdout));
+
+    // The operator puts the certificates where mox.conf says.
+    let names =
+        ["mail.example.com", "mta-sts.example.com", "autoconfig.example.com", "mail.example.com"];
+    for (kc, name) in tls.key_certs.iter().zip(names) {
+        let (cert, key) = runtime::tls::self_signed(&[name.to_string()]).unwrap();
+        let cert_path = config::config_dir_path(&conf_path, &kc.cert_file);
+        std::fs::create_dir_all(cert_path.parent().unwrap()).unwrap();
+        std::fs::write(&cert_path, cert).unwrap();
+        std::fs::write(config::config_dir_path(&conf_path, &kc.key_file), key).unwrap();
+    }
+    assert_eq!(tls.key_certs.len(), 3, "mail.example.com is the host name: no fourth pair");
+    let (ok, out) = config_test(&real_mox(), dir);
+    assert!(ok && out.contains("config OK"), "real mox config test:\n{out}");
+    let (ok, out) = config_test(mox_bin(), dir);
+    assert!(ok, "our config test:\n{out}");
+
+    // Serve it, on loopback and free ports instead of this test machine's made-up address.
+    let mut static_ =
+        config::parse_static("mox.conf", &std::fs::read_to_string(&conf_path).unwrap()).unwrap();
+    let public = static_.listeners.get_mut("public").unwrap();
+    public.ips = vec!["127.0.0.1".into()];
+    public.smtp.port = Some(test_support::free_port().unwrap());
+    public.submissions.port = Some(test_support::free_port().unwrap());
+    let imaps_port = test_support::free_port().unwrap();
+    public.imaps.port = Some(imaps_port);
+    std::fs::write(&conf_path, config::static_to_string(&static_).unwrap()).unwrap();
+    // `mox serve` as root continues as User (nobody): it must reach the directories.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let log_path = dir.join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(mox_bin())
+        .args(["-config", "config/mox.conf", "serve"])
+        .current_dir(dir)
+        .env("MOX_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if log.contains("ready to serve") {
+            break;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("mox serve exited ({status}):\n{log}");
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("mox serve not ready in 20s:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The account logs in over IMAPS with the password quickstart printed, the server
+    // presenting the host name's certificate (Python's imaplib, an independent client).
+    let password = stdout
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("IMAP, SMTP submission and HTTP account password for mjl@example.com: ")
+        })
+        .expect("password printed");
+    let script = r#"
+import imaplib, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+ctx.check_hostname = False
+c = imaplib.IMAP4_SSL("127.0.0.1", int(sys.argv[1]), ssl_context=ctx, timeout=10)
+cert = c.sock.getpeercert()
+names = [v for k, v in cert.get("subjectAltName", ()) if k == "DNS"]
+typ, _ = c.login("mjl@example.com", sys.argv[3])
+typ2, data = c.select("INBOX")
+print(typ, typ2, ",".join(names))
+c.logout()
+"#;
+    let host_cert = config::config_dir_path(&conf_path, &tls.key_certs[0].cert_file);
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", script, &imaps_port.to_string()])
+        .arg(&host_cert)
+        .arg(password)
+        .output()
+        .expect("python3 (Debian's, see .ci/deps) is needed");
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert!(out.status.success(), "imaplib: {}{}\n{log}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "OK OK mail.example.com");
+
+    let out = Command::new(mox_bin())
+        .args(["-config", "config/mox.conf", "stop"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "mox stop: {}", text(&out.stderr));
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(start.elapsed() < Duration::from_secs(10), "mox serve did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn cid_turns_a_received_id_into_the_connection_id_like_the_real_mox() {
+    let dns =
+        DnsTestServer::start_on_thread(dns::MockResolver::from_zone(BASE_ZONE).unwrap()).unwrap();
+    let (tmp, _) = quickstart(&dns, &["-hostname", "mail.example.com"]);
+    let dir = tmp.path();
+    let key_data: Vec<u8> = (1u8..=24).collect();
+    std::fs::write(dir.join("data/receivedid.key"), &key_data).unwrap();
+    let key = runtime::received_id::ReceivedIdKey::from_file_data(&key_data).unwrap();
+    let cid: u64 = 1_796_577_600_123; // 2026-12-06T17:20:00.123Z in milliseconds.
+    let id = key.encode(cid);
+
+    let out = mox_in(dir, &dns, &["-config", "config/mox.conf", "cid", &id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "{cid:x}\nat or after 2026-12-06T17:20:00.123Z (the counter starts at the server's start time)\n"
+        )
+    );
+    // The real mox decodes our encoding to the same cid.
+    let out = Command::new(real_mox())
+        .args(["-config", "config/mox.conf", "cid", &id])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "real mox cid: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("{cid:x}\n"));
+
+    // An ID made with another key is refused.
+    let other = runtime::received_id::ReceivedIdKey::from_file_data(&[9u8; 24]).unwrap();
+    let out = mox_in(dir, &dns, &["-config", "config/mox.conf", "cid", &other.encode(cid)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("rand mismatch"), "{}", text(&out.stderr));
+}
