@@ -565,3 +565,87 @@ fn cid_turns_a_received_id_into_the_connection_id_like_the_real_mox() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("rand mismatch"), "{}", text(&out.stderr));
 }
+
+/// Compares `actual` with the golden file `name` in testdata/quickstart, or rewrites the file
+/// when UPDATE_GOLDEN is set.
+fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/quickstart").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(actual, expected, "{} differs (UPDATE_GOLDEN=1 rewrites it)", path.display());
+}
+
+#[test]
+fn dnsrecords_and_clientconfig_print_the_golden_output_for_a_fixed_config() {
+    let conf =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/quickstart/config/mox.conf");
+    let conf = conf.to_str().unwrap();
+    // A DNSSEC-signed zone: the DANE records are not commented out.
+    let zone = dns::MockResolver::from_zone(&format!(
+        "{BASE_ZONE}\nexample.com TXT \"v=spf1 ip4:192.0.2.10 mx ~all\"\nexample.com AUTHENTIC\n"
+    ))
+    .unwrap();
+    let dns = DnsTestServer::start_on_thread(zone).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+
+    let out = mox_in(tmp.path(), &dns, &["-config", conf, "config", "dnsrecords", "example.com"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let zone_text = text(&out.stdout);
+    assert!(zone_text.contains("\n_25._tcp.mail.example.com.      TLSA 3 1 1 "), "{zone_text}");
+    golden("dnsrecords.golden", &zone_text);
+
+    let out = mox_in(tmp.path(), &dns, &["-config", conf, "clientconfig", "example.com"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    golden("clientconfig.golden", &text(&out.stdout));
+
+    // An unknown domain is an error, for both.
+    for cmd in [&["config", "dnsrecords"][..], &["clientconfig"][..]] {
+        let mut args = vec!["-config", conf];
+        args.extend_from_slice(cmd);
+        args.push("other.example");
+        let out = mox_in(tmp.path(), &dns, &args);
+        assert_eq!(out.status.code(), Some(1), "{cmd:?}");
+        assert!(
+            text(&out.stderr).contains("unknown domain other.example"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn clientconfig_table_is_the_real_mox_table() {
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/config/full/mox.conf");
+    let real = real_mox();
+    for domain in ["example.com", "bücher.example"] {
+        let run = |program: &Path| {
+            let out = Command::new(program)
+                .arg("-config")
+                .arg(&conf)
+                .args(["clientconfig", domain])
+                .env_remove("MOXCONF")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{program:?}: {}", text(&out.stderr));
+            let stdout = text(&out.stdout);
+            stdout.split("\n\n").next().unwrap().lines().map(String::from).collect::<Vec<_>>()
+        };
+        let ours = run(mox_bin());
+        let theirs = run(&real);
+        assert_eq!(ours.len(), theirs.len(), "{ours:#?}\n{theirs:#?}");
+        assert!(ours.len() >= 3, "{ours:#?}");
+        for (o, t) in ours.iter().zip(&theirs) {
+            // mox v0.0.17 prints the IMAPS port (or 143) for plain IMAP with STARTTLS
+            // (admin/clientconfig.go uses l.IMAPS.Port); we print the IMAP port.
+            if o.starts_with("IMAP ") && o.contains("STARTTLS") {
+                assert_eq!(o.replace(" 1143 ", "  143 "), *t);
+            } else {
+                assert_eq!(o, t);
+            }
+        }
+    }
+}

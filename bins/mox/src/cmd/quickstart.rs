@@ -962,12 +962,11 @@ continuing!
 
 const NO_ACME_YET: &str = "
 NOTE: mox-rs does not request TLS certificates with ACME yet. The public listener
-is configured for ACME (as mox does), so SMTP works with STARTTLS only once
-certificates are there, and the IMAPS and submissions services do not start
-without them. Until mox-rs does ACME, get certificates for the host name (and
-mta-sts/autoconfig names) elsewhere and list them in the public listener's
-TLS.KeyCerts in config/mox.conf instead of TLS.ACME, as \"mox quickstart
--existing-webserver\" writes.
+is configured for ACME (as mox does), and \"mox serve\" refuses to start with it:
+IMAPS and submissions need TLS. Until mox-rs does ACME, get certificates for the
+host name and the mta-sts/autoconfig names elsewhere, and configure them in the
+public listener's TLS.KeyCerts in config/mox.conf instead of TLS.ACME, as
+\"mox quickstart -existing-webserver\" writes.
 ";
 
 #[cfg(test)]
