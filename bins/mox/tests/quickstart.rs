@@ -649,3 +649,136 @@ fn clientconfig_table_is_the_real_mox_table() {
         }
     }
 }
+
+/// Serves `responses` (full HTTP responses) to one connection each, on 127.0.0.1; returns the
+/// port and the request lines received.
+fn http_server(responses: Vec<String>) -> (u16, std::sync::mpsc::Receiver<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for response in responses {
+            let Ok((mut conn, _)) = listener.accept() else { return };
+            conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match std::io::Read::read(&mut conn, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = tx.send(text(&request).lines().next().unwrap_or_default().to_string());
+            let _ = std::io::Write::write_all(&mut conn, response.as_bytes());
+        }
+    });
+    (port, rx)
+}
+
+fn signed_change(key: &ring::signature::Ed25519KeyPair, text: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    use ring::signature::KeyPair as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    serde_json::json!({
+        "PubKey": b64.encode(key.public_key().as_ref()),
+        "Sig": b64.encode(key.sign(text.as_bytes()).as_ref()),
+        "Text": text,
+    })
+}
+
+#[test]
+fn checkupdate_looks_up_the_latest_version_and_prints_the_verified_changelog() {
+    use base64::Engine as _;
+    use ring::signature::KeyPair as _;
+    let rng = ring::rand::SystemRandom::new();
+    let new_key = || {
+        let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap()
+    };
+    let release_key = new_key();
+    let other_key = new_key();
+    let json = |changes: Vec<serde_json::Value>| {
+        let body = serde_json::json!({ "Changes": changes }).to_string();
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let newest = "version: v9.0.0\ndate: 2027-01-01\n\nEverything is better.\n";
+    let older = "version: v0.2.0\ndate: 2026-12-24\n\nA fix.\n";
+    let (port, requests) = http_server(vec![
+        json(vec![signed_change(&release_key, newest), signed_change(&release_key, older)]),
+        json(vec![signed_change(&other_key, newest)]),
+        json(vec![{
+            let mut c = signed_change(&release_key, newest);
+            c["Text"] = serde_json::Value::String("version: v9.0.0\n\nTampered.\n".into());
+            c
+        }]),
+    ]);
+    let zone = "
+_updates.release.example TXT \"v=UPDATES0; l=v9.0.0\"
+_updates.same.example    TXT \"v=spf1 -all\"
+_updates.same.example    TXT \"v=UPDATES0; l=v0.1.0\"
+_updates.twice.example   TXT \"v=UPDATES0; l=v1.0.0\"
+_updates.twice.example   TXT \"v=UPDATES0; l=v1.0.1\"
+";
+    let dns = DnsTestServer::start_on_thread(dns::MockResolver::from_zone(zone).unwrap()).unwrap();
+    let pubkey =
+        base64::engine::general_purpose::STANDARD.encode(release_key.public_key().as_ref());
+    let checkupdate = |domain: &str| {
+        Command::new(mox_bin())
+            .arg(format!("-dns-server={}", dns.addr()))
+            .arg("checkupdate")
+            .env("MOX_UPDATES_DOMAIN", domain)
+            .env("MOX_UPDATES_CHANGELOG_URL", format!("http://127.0.0.1:{port}/changelog"))
+            .env("MOX_UPDATES_PUBKEY", &pubkey)
+            .env_remove("MOX_LOG")
+            .output()
+            .unwrap()
+    };
+    let version = env!("CARGO_PKG_VERSION");
+
+    let out = checkupdate("release.example");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "current version: v{version}\nlatest version: v9.0.0\nChangelog\n\n{}\n\n{}\n",
+            newest.trim(),
+            older.trim()
+        )
+    );
+    assert_eq!(requests.recv().unwrap(), format!("GET /changelog?from=v{version} HTTP/1.1"));
+
+    // Entries signed with another key, or altered, are refused.
+    let out = checkupdate("release.example");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("signed with unknown public key"), "{}", text(&out.stderr));
+    let out = checkupdate("release.example");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("invalid signature for change"), "{}", text(&out.stderr));
+    assert_eq!(requests.try_iter().count(), 2);
+
+    // Up to date: no changelog fetched (the server has no more answers).
+    let out = checkupdate("same.example");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("current version: v{version}\nlatest version: v0.1.0\n"));
+
+    for (domain, error) in [
+        ("twice.example", "multiple dns records"),
+        ("none.example", "no dns record at _updates.none.example"),
+    ] {
+        let out = checkupdate(domain);
+        assert_eq!(out.status.code(), Some(1), "{domain}");
+        assert!(text(&out.stderr).contains(error), "{domain}: {}", text(&out.stderr));
+    }
+
+    // Without a release domain it says what to set.
+    let out = Command::new(mox_bin())
+        .arg("checkupdate")
+        .env_remove("MOX_UPDATES_DOMAIN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("set $MOX_UPDATES_DOMAIN"), "{}", text(&out.stderr));
+}

@@ -125,6 +125,7 @@ commands! {
     backup::Backup,
     #[command(subcommand)]
     config::Config,
+    checkupdate::Checkupdate,
     cid::Cid,
     clientconfig::Clientconfig,
     #[command(subcommand)]
