@@ -52,8 +52,14 @@ pub(crate) enum Request {
     /// Remove an address.
     AddressRm { address: String },
     /// Add a domain, with new DKIM keys, delivering `localpart`@domain (or a catchall) to an
-    /// account.
-    DomainAdd { domain: String, account: String, localpart: Option<String> },
+    /// account; `disabled` adds it in mox's disabled mode.
+    DomainAdd {
+        domain: String,
+        account: String,
+        localpart: Option<String>,
+        #[serde(default)]
+        disabled: bool,
+    },
     /// Remove a domain.
     DomainRm { domain: String },
     /// Import a maildir or mbox that the server can read into an account's mailbox.

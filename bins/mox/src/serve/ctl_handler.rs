@@ -92,11 +92,11 @@ impl Handler for CtlHandler {
             Request::AddressRm { address } => {
                 self.edit(move |c| config::edit::address_rm(c, &address)).await
             }
-            Request::DomainAdd { domain, account, localpart } => {
+            Request::DomainAdd { domain, account, localpart, disabled } => {
                 let domain = dns::Domain::parse(&domain)
                     .map_err(|e| anyhow::anyhow!("domain {domain:?}: {e}"))?;
                 self.edit(move |c| {
-                    config::edit::domain_add(c, &domain, &account, localpart.as_deref(), false)
+                    config::edit::domain_add(c, &domain, &account, localpart.as_deref(), disabled)
                 })
                 .await
             }
