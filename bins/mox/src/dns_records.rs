@@ -415,7 +415,7 @@ pub(crate) fn host_spf() -> spf::Record {
 /// rest (as mox).
 pub(crate) fn domain_spf(config: &config::Config) -> anyhow::Result<spf::Record> {
     let mut text = String::from("v=spf1");
-    for ip in spf_ips(config) {
+    for ip in public_ips(config) {
         match ip {
             IpAddr::V4(ip) => {
                 let _ = write!(text, " ip4:{ip}");
@@ -429,10 +429,21 @@ pub(crate) fn domain_spf(config: &config::Config) -> anyhow::Result<spf::Record>
     text.parse().map_err(|e| anyhow::anyhow!("making SPF record {text:?}: {e}"))
 }
 
-/// The IPs mail is sent from, as mox decides for SPF: those of listeners with SMTP that are
-/// not NATed (the NAT IPs when configured), without the unspecified address, and the IPs of
-/// SOCKS transports.
-fn spf_ips(config: &config::Config) -> Vec<IpAddr> {
+/// The IPs mail is sent from, as mox decides for SPF: those of [`listener_ips`] and of SOCKS
+/// transports.
+pub(crate) fn public_ips(config: &config::Config) -> Vec<IpAddr> {
+    let mut ips = listener_ips(config);
+    for transport in config.static_.transports.values() {
+        if let Some(socks) = &transport.socks {
+            ips.extend(socks.ip_addrs.iter().copied());
+        }
+    }
+    ips
+}
+
+/// The public IPs of the host: those of listeners with SMTP that are not NATed (the NAT IPs
+/// when configured), without the unspecified address.
+pub(crate) fn listener_ips(config: &config::Config) -> Vec<IpAddr> {
     let mut ips = Vec::new();
     for listener in config.static_.listeners.values() {
         if !listener.smtp.enabled || listener.ips_nated {
@@ -444,11 +455,6 @@ fn spf_ips(config: &config::Config) -> Vec<IpAddr> {
             &listener.nat_ip_addrs
         };
         ips.extend(list.iter().filter(|ip| !ip.is_unspecified()).copied());
-    }
-    for transport in config.static_.transports.values() {
-        if let Some(socks) = &transport.socks {
-            ips.extend(socks.ip_addrs.iter().copied());
-        }
     }
     ips
 }

@@ -125,7 +125,12 @@ fn find<'a>(records: &'a [ZoneRecord], name: &str, rtype: &str) -> Vec<&'a ZoneR
 /// The zone a DNS operator would have after adding `records` (those our loopback server can
 /// serve: SRV and CAA are left out), plus [`BASE_ZONE`].
 fn zone_with(records: &[ZoneRecord]) -> dns::MockResolver {
-    let mut zone = BASE_ZONE.to_string();
+    zone_on(BASE_ZONE, records)
+}
+
+/// [`zone_with`] on another base zone.
+fn zone_on(base: &str, records: &[ZoneRecord]) -> dns::MockResolver {
+    let mut zone = base.to_string();
     for r in records {
         match r.rtype.as_str() {
             "TXT" => {
@@ -351,6 +356,12 @@ fn dnscheck_says_ok_missing_and_wrong_per_record() {
     let report = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{report}");
     assert!(report.lines().any(|l| l.starts_with("missing      MX ")), "{report}");
+    // The host's own records are there.
+    assert!(report.lines().any(|l| l.starts_with("ok           host IPs ")), "{report}");
+    assert!(
+        report.lines().any(|l| l.starts_with("ok           reverse DNS 192.0.2.10 ")),
+        "{report}"
+    );
     assert!(report.contains("DNSSEC: example.com is not DNSSEC-signed"), "{report}");
     assert!(text(&out.stderr).contains("missing, wrong or not looked up"), "{}", text(&out.stderr));
 
@@ -374,7 +385,9 @@ fn dnscheck_says_ok_missing_and_wrong_per_record() {
         }
         changed.push(r);
     }
-    let dns2 = DnsTestServer::start_on_thread(zone_with(&changed)).unwrap();
+    // The host's reverse name is another one.
+    let base = BASE_ZONE.replace("PTR  mail.example.com", "PTR  host.provider.example");
+    let dns2 = DnsTestServer::start_on_thread(zone_on(&base, &changed)).unwrap();
     let out =
         mox_in(dir, &dns2, &["-config", "config/mox.conf", "config", "dnscheck", "example.com"]);
     let report = text(&out.stdout);
@@ -401,7 +414,10 @@ fn dnscheck_says_ok_missing_and_wrong_per_record() {
     assert_eq!(verdict(&format!("DKIM {selector}")), "missing");
     assert!(report.contains("found: TXT \"v=spf1 ip4:198.51.100.1 -all\""), "{report}");
     assert!(report.contains("found: CNAME elsewhere.example.net."), "{report}");
-    assert!(report.contains("1 missing, 3 wrong, 0 lookup errors"), "{report}");
+    assert_eq!(verdict("host IPs"), "ok");
+    assert_eq!(verdict("reverse DNS 192.0.2.10"), "wrong");
+    assert!(report.contains("found: PTR host.provider.example."), "{report}");
+    assert!(report.contains("1 missing, 4 wrong, 0 lookup errors"), "{report}");
 }
 
 #[test]

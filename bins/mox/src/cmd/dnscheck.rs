@@ -13,11 +13,18 @@ use crate::dns_records::{self, Data, Record};
 /// Each record that "mox config dnsrecords" suggests is looked up through the resolver (see
 /// -dns-server) and reported on a line of its own:
 ///
-///   ok           the record is in DNS as suggested;
-///   missing      the name has no such record;
-///   wrong        a record is there but differs; what was found is printed below it;
-///   error        the lookup failed (server failure, timeout): try again later;
-///   not checked  SRV and CAA records, which mox-rs cannot look up yet.
+/// - "ok": the record is in DNS as suggested.
+///
+/// - "missing": the name has no such record.
+///
+/// - "wrong": a record is there but differs; what was found is printed below it.
+///
+/// - "error": the lookup failed (server failure, timeout); try again later.
+///
+/// - "not checked": SRV and CAA records, which mox-rs cannot look up yet.
+///
+/// The host itself is checked too: its name must resolve to the public listener's IPs, and
+/// each of those IPs must have the host name as reverse name (other mail servers check both).
 ///
 /// Records are compared by meaning, not by text: an SPF, DMARC, MTA-STS or TLSRPT record is
 /// parsed and compared with the suggested one, a DKIM record by its public key. Also shown:
@@ -70,28 +77,16 @@ impl Run for Dnscheck {
         let mut counts = Counts::default();
         for record in dns_records::records(&lines).filter(|r| !r.commented) {
             let verdict = check(resolver.as_ref(), record).await;
-            counts.add(&verdict);
             let shown = format!(
                 "{}. {} {}",
                 record.name.ascii(),
                 record.data.type_name(),
                 record.data.zone_data()
             );
-            let _ = writeln!(out, "{:<12} {:<24} {shown}", verdict.label(), record.purpose);
-            match &verdict {
-                Verdict::Wrong(found) => {
-                    for f in found {
-                        let _ = writeln!(out, "{:<12} {:<24} found: {f}", "", "");
-                    }
-                }
-                Verdict::Error(e) => {
-                    let _ = writeln!(out, "{:<12} {:<24} {e}", "", "");
-                }
-                Verdict::Unchecked(why) => {
-                    let _ = writeln!(out, "{:<12} {:<24} ({why})", "", "");
-                }
-                Verdict::Ok | Verdict::Missing => {}
-            }
+            report(&mut out, &mut counts, &record.purpose, &shown, &verdict);
+        }
+        for (purpose, shown, verdict) in host_checks(resolver.as_ref(), &config).await {
+            report(&mut out, &mut counts, &purpose, &shown, &verdict);
         }
         let _ = writeln!(
             out,
@@ -108,6 +103,64 @@ impl Run for Dnscheck {
         }
         Ok(())
     }
+}
+
+/// One line (and the details below it) of the report.
+fn report(out: &mut String, counts: &mut Counts, purpose: &str, shown: &str, verdict: &Verdict) {
+    counts.add(verdict);
+    let _ = writeln!(out, "{:<12} {purpose:<24} {shown}", verdict.label());
+    match verdict {
+        Verdict::Wrong(found) => {
+            for f in found {
+                let _ = writeln!(out, "{:<12} {:<24} found: {f}", "", "");
+            }
+        }
+        Verdict::Error(e) => {
+            let _ = writeln!(out, "{:<12} {:<24} {e}", "", "");
+        }
+        Verdict::Unchecked(why) => {
+            let _ = writeln!(out, "{:<12} {:<24} ({why})", "", "");
+        }
+        Verdict::Ok | Verdict::Missing => {}
+    }
+}
+
+/// The host itself, which other mail servers check before they accept its mail: its name
+/// resolves to the public IPs it sends from, and each of those IPs has the host name as its
+/// reverse name (iprev, RFC 8601 §3).
+async fn host_checks(
+    resolver: &dyn dns::Resolver,
+    config: &config::Config,
+) -> Vec<(String, String, Verdict)> {
+    let host = config.hostname();
+    let ips = dns_records::listener_ips(config);
+    let mut out = Vec::new();
+    if ips.is_empty() {
+        return out;
+    }
+    let shown = ips.iter().map(|ip| ip.to_string()).collect::<Vec<_>>().join(", ");
+    let verdict = match resolver.lookup_ip(host).await {
+        Ok(l) if ips.iter().all(|ip| l.records.contains(ip)) => Verdict::Ok,
+        Ok(l) => Verdict::Wrong(
+            l.records
+                .iter()
+                .map(|ip| format!("{} {ip}", if ip.is_ipv4() { "A" } else { "AAAA" }))
+                .collect(),
+        ),
+        Err(e) => from_error(e),
+    };
+    out.push(("host IPs".to_string(), format!("{}. A/AAAA {shown}", host.ascii()), verdict));
+    for ip in ips {
+        let verdict = match resolver.lookup_ptr(ip).await {
+            Ok(l) if l.records.contains(host) => Verdict::Ok,
+            Ok(l) => {
+                Verdict::Wrong(l.records.iter().map(|n| format!("PTR {}.", n.ascii())).collect())
+            }
+            Err(e) => from_error(e),
+        };
+        out.push((format!("reverse DNS {ip}"), format!("PTR {}.", host.ascii()), verdict));
+    }
+    out
 }
 
 /// What the lookup of one record found.
