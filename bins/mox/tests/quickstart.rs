@@ -798,3 +798,43 @@ _updates.twice.example   TXT \"v=UPDATES0; l=v1.0.1\"
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("set $MOX_UPDATES_DOMAIN"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn quickstart_for_an_internationalized_domain_and_localpart() {
+    let zone = "mail.xn--bcher-kva.example A 192.0.2.20\n";
+    let dns = DnsTestServer::start_on_thread(dns::MockResolver::from_zone(zone).unwrap()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let out = mox_in(dir, &dns, &["quickstart", "-skipdial", "-hostname", "mail.bücher.example", "jöran@bücher.example", NOBODY]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("NOTE: Username \"jöran\" is not ASCII-only."), "{stdout}");
+    let (ok, report) = config_test(&real_mox(), dir);
+    assert!(ok && report.contains("config OK"), "real mox config test:\n{report}");
+    let (ok, report) = config_test(mox_bin(), dir);
+    assert!(ok, "{report}");
+
+    // Let's Encrypt gets an ASCII contact address.
+    let config = config::load(&dir.join("config/mox.conf")).unwrap();
+    assert_eq!(config.static_.acme["letsencrypt"].contact_email, "postmaster@bücher.example");
+    assert_eq!(config.static_.hostname, "mail.bücher.example");
+
+    // Zone files take ASCII names; the records name the reporting addresses in ASCII too.
+    let out = mox_in(dir, &dns, &["-config", "config/mox.conf", "config", "dnsrecords", "bücher.example"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let records = parse_zone(&text(&out.stdout));
+    assert!(records.iter().all(|r| r.name.is_ascii()), "{records:#?}");
+    assert_eq!(find(&records, "xn--bcher-kva.example", "MX")[0].data, "10 mail.xn--bcher-kva.example.");
+    let dmarc = dmarc::Record::parse(&find(&records, "_dmarc.xn--bcher-kva.example", "TXT")[0].data).unwrap();
+    assert_eq!(dmarc.aggregate_report_uris[0].uri(), "mailto:dmarcreports@xn--bcher-kva.example");
+    let spf: spf::Record = find(&records, "xn--bcher-kva.example", "TXT")[0].data.parse().unwrap();
+    assert_eq!(spf.to_string(), "v=spf1 ip4:192.0.2.20 mx ~all");
+
+    // Once in DNS, dnscheck agrees.
+    let full = DnsTestServer::start_on_thread(zone_on(zone, &records)).unwrap();
+    let out = mox_in(dir, &full, &["-config", "config/mox.conf", "config", "dnscheck", "bücher.example"]);
+    let report = text(&out.stdout);
+    // No reverse name in this zone: that is the one thing missing.
+    assert!(report.contains("1 missing, 0 wrong, 0 lookup errors"), "{report}");
+    assert!(report.lines().any(|l| l.starts_with("missing      reverse DNS 192.0.2.20")), "{report}");
+}
