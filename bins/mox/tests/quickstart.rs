@@ -123,7 +123,7 @@ fn find<'a>(records: &'a [ZoneRecord], name: &str, rtype: &str) -> Vec<&'a ZoneR
 }
 
 /// The zone a DNS operator would have after adding `records` (those our loopback server can
-/// serve: SRV and CAA are left out), plus [`BASE_ZONE`].
+/// serve: CAA is left out), plus [`BASE_ZONE`].
 fn zone_with(records: &[ZoneRecord]) -> dns::MockResolver {
     zone_on(BASE_ZONE, records)
 }
@@ -136,7 +136,7 @@ fn zone_on(base: &str, records: &[ZoneRecord]) -> dns::MockResolver {
             "TXT" => {
                 zone.push_str(&format!("{} TXT \"{}\"\n", r.name, r.data.replace('"', "\\\"")))
             }
-            "MX" | "CNAME" | "TLSA" => {
+            "MX" | "CNAME" | "TLSA" | "SRV" => {
                 zone.push_str(&format!("{} {} {}\n", r.name, r.rtype, r.data))
             }
             _ => {}
@@ -383,6 +383,9 @@ fn dnscheck_says_ok_missing_and_wrong_per_record() {
         if r.name == "autoconfig.example.com" {
             r.data = "elsewhere.example.net.".into();
         }
+        if r.name == "_submissions._tcp.example.com" {
+            r.data = "0 1 587 mail.example.com.".into();
+        }
         changed.push(r);
     }
     // The host's reverse name is another one.
@@ -408,7 +411,11 @@ fn dnscheck_says_ok_missing_and_wrong_per_record() {
     assert_eq!(verdict("MTA-STS"), "wrong");
     assert_eq!(verdict("MTA-STS host"), "ok");
     assert_eq!(verdict("autoconfig"), "wrong");
-    assert_eq!(verdict("SRV _imaps._tcp"), "not checked");
+    assert_eq!(verdict("SRV _imaps._tcp"), "ok");
+    assert_eq!(verdict("SRV _pop3._tcp"), "ok");
+    assert_eq!(verdict("SRV _submissions._tcp"), "wrong");
+    assert_eq!(verdict("CAA"), "not checked");
+    assert!(report.contains("found: SRV 0 1 587 mail.example.com."), "{report}");
     let dropped = dropped_dkim.unwrap();
     let selector = dropped.split('.').next().unwrap();
     assert_eq!(verdict(&format!("DKIM {selector}")), "missing");
@@ -417,7 +424,7 @@ fn dnscheck_says_ok_missing_and_wrong_per_record() {
     assert_eq!(verdict("host IPs"), "ok");
     assert_eq!(verdict("reverse DNS 192.0.2.10"), "wrong");
     assert!(report.contains("found: PTR host.provider.example."), "{report}");
-    assert!(report.contains("1 missing, 4 wrong, 0 lookup errors"), "{report}");
+    assert!(report.contains("1 missing, 5 wrong, 0 lookup errors"), "{report}");
 }
 
 #[test]
@@ -805,7 +812,18 @@ fn quickstart_for_an_internationalized_domain_and_localpart() {
     let dns = DnsTestServer::start_on_thread(dns::MockResolver::from_zone(zone).unwrap()).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let out = mox_in(dir, &dns, &["quickstart", "-skipdial", "-hostname", "mail.bücher.example", "jöran@bücher.example", NOBODY]);
+    let out = mox_in(
+        dir,
+        &dns,
+        &[
+            "quickstart",
+            "-skipdial",
+            "-hostname",
+            "mail.bücher.example",
+            "jöran@bücher.example",
+            NOBODY,
+        ],
+    );
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     assert!(stdout.contains("NOTE: Username \"jöran\" is not ASCII-only."), "{stdout}");
@@ -820,21 +838,34 @@ fn quickstart_for_an_internationalized_domain_and_localpart() {
     assert_eq!(config.static_.hostname, "mail.bücher.example");
 
     // Zone files take ASCII names; the records name the reporting addresses in ASCII too.
-    let out = mox_in(dir, &dns, &["-config", "config/mox.conf", "config", "dnsrecords", "bücher.example"]);
+    let out = mox_in(
+        dir,
+        &dns,
+        &["-config", "config/mox.conf", "config", "dnsrecords", "bücher.example"],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let records = parse_zone(&text(&out.stdout));
     assert!(records.iter().all(|r| r.name.is_ascii()), "{records:#?}");
-    assert_eq!(find(&records, "xn--bcher-kva.example", "MX")[0].data, "10 mail.xn--bcher-kva.example.");
-    let dmarc = dmarc::Record::parse(&find(&records, "_dmarc.xn--bcher-kva.example", "TXT")[0].data).unwrap();
+    assert_eq!(
+        find(&records, "xn--bcher-kva.example", "MX")[0].data,
+        "10 mail.xn--bcher-kva.example."
+    );
+    let dmarc =
+        dmarc::Record::parse(&find(&records, "_dmarc.xn--bcher-kva.example", "TXT")[0].data)
+            .unwrap();
     assert_eq!(dmarc.aggregate_report_uris[0].uri(), "mailto:dmarcreports@xn--bcher-kva.example");
     let spf: spf::Record = find(&records, "xn--bcher-kva.example", "TXT")[0].data.parse().unwrap();
     assert_eq!(spf.to_string(), "v=spf1 ip4:192.0.2.20 mx ~all");
 
     // Once in DNS, dnscheck agrees.
     let full = DnsTestServer::start_on_thread(zone_on(zone, &records)).unwrap();
-    let out = mox_in(dir, &full, &["-config", "config/mox.conf", "config", "dnscheck", "bücher.example"]);
+    let out =
+        mox_in(dir, &full, &["-config", "config/mox.conf", "config", "dnscheck", "bücher.example"]);
     let report = text(&out.stdout);
     // No reverse name in this zone: that is the one thing missing.
     assert!(report.contains("1 missing, 0 wrong, 0 lookup errors"), "{report}");
-    assert!(report.lines().any(|l| l.starts_with("missing      reverse DNS 192.0.2.20")), "{report}");
+    assert!(
+        report.lines().any(|l| l.starts_with("missing      reverse DNS 192.0.2.20")),
+        "{report}"
+    );
 }

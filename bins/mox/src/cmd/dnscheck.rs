@@ -21,7 +21,7 @@ use crate::dns_records::{self, Data, Record};
 ///
 /// - "error": the lookup failed (server failure, timeout); try again later.
 ///
-/// - "not checked": SRV and CAA records, which mox-rs cannot look up yet.
+/// - "not checked": CAA records, which mox-rs cannot look up yet.
 ///
 /// The host itself is checked too: its name must resolve to the public listener's IPs, and
 /// each of those IPs must have the host name as reverse name (other mail servers check both).
@@ -260,7 +260,33 @@ pub(crate) async fn check(resolver: &dyn dns::Resolver, record: &Record) -> Verd
             Ok(l) => compare_txt(expected, &l.records),
             Err(e) => from_error(e),
         },
-        Data::Srv { .. } => Verdict::Unchecked("SRV records cannot be looked up by mox-rs yet"),
+        Data::Srv { port, target, .. } => match resolver.lookup_srv(name).await {
+            // Priority and weight matter only among several hosts; the target "." says the
+            // service is not offered, whatever the port (RFC 6186 §3.4).
+            Ok(l)
+                if l.records
+                    .iter()
+                    .any(|r| r.target == *target && (target.is_none() || r.port == *port)) =>
+            {
+                Verdict::Ok
+            }
+            Ok(l) => Verdict::Wrong(
+                l.records
+                    .iter()
+                    .map(|r| {
+                        let target = r.target.as_ref().map(|t| format!("{}.", t.ascii()));
+                        format!(
+                            "SRV {} {} {} {}",
+                            r.priority,
+                            r.weight,
+                            r.port,
+                            target.unwrap_or_else(|| ".".into())
+                        )
+                    })
+                    .collect(),
+            ),
+            Err(e) => from_error(e),
+        },
         Data::Caa { .. } => Verdict::Unchecked("CAA records cannot be looked up by mox-rs yet"),
     }
 }
