@@ -869,3 +869,70 @@ fn quickstart_for_an_internationalized_domain_and_localpart() {
         "{report}"
     );
 }
+
+#[test]
+fn quickstart_behind_a_nat_and_the_outgoing_smtp_check() {
+    // gmail.com's MX is a loopback address of this test, with something listening on port 25
+    // (the test runs as root in CI, as the MX peers of other tests do), so the outgoing SMTP
+    // check can succeed; for the second run nothing listens.
+    let octet = 100 + (std::process::id() % 100) as u8;
+    let mx_ip = format!("127.0.25.{octet}");
+    let listener = std::net::TcpListener::bind((mx_ip.as_str(), 25)).unwrap_or_else(|e| {
+        panic!("binding {mx_ip}:25 for the fake gmail.com MX (needs root): {e}")
+    });
+    let zone = format!(
+        "{BASE_ZONE}\ngmail.com MX 5 gmail-smtp-in.l.google.com\ngmail-smtp-in.l.google.com A {mx_ip}\n"
+    );
+    let dns = DnsTestServer::start_on_thread(dns::MockResolver::from_zone(&zone).unwrap()).unwrap();
+
+    // Only private addresses on the machine: behind a NAT, with the host name's IP public.
+    let run = |dir: &Path| {
+        Command::new(mox_bin())
+            .arg(format!("-dns-server={}", dns.addr()))
+            .args(["quickstart", "-hostname", "mail.example.com", "mjl@example.com", NOBODY])
+            .current_dir(dir)
+            .env_remove("MOX_LOG")
+            .env("MOX_QUICKSTART_TEST_IPS", "127.0.0.1,10.0.0.5")
+            .env("MOX_QUICKSTART_TEST_HOSTNAME", "mail")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(tmp.path());
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("connecting to gmail.com mx on port 25... OK"), "{stdout}");
+    let accepted = listener.accept();
+    assert!(accepted.is_ok(), "the check connected to the MX");
+    assert!(stdout.contains("NOTE: Quickstart used the IPs of the host name of the mail server, but only\nfound private IPs on the machine."), "{stdout}");
+    let config = config::load(&tmp.path().join("config/mox.conf")).unwrap();
+    let public = &config.static_.listeners["public"];
+    assert_eq!(
+        (public.ips.as_slice(), public.nat_ips.as_slice()),
+        (&["10.0.0.5".to_string()][..], &["192.0.2.10".to_string()][..])
+    );
+    assert_eq!(config.static_.listeners["internal"].ips, ["127.0.0.1"]);
+    let (ok, report) = config_test(&real_mox(), tmp.path());
+    assert!(ok && report.contains("config OK"), "real mox config test:\n{report}");
+    // SPF names the public (NAT) address, not the private one.
+    let out = mox_in(
+        tmp.path(),
+        &dns,
+        &["-config", "config/mox.conf", "config", "dnsrecords", "example.com"],
+    );
+    let records = parse_zone(&text(&out.stdout));
+    assert_eq!(find(&records, "example.com", "TXT")[0].data, "v=spf1 ip4:192.0.2.10 mx ~all");
+
+    // Nothing listens: quickstart warns and goes on.
+    drop(listener);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(tmp.path());
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("ERROR: connecting to gmail-smtp-in.l.google.com:25: "), "{stdout}");
+    assert!(
+        stdout.contains("WARNING: Could not verify outgoing smtp connections can be made"),
+        "{stdout}"
+    );
+}

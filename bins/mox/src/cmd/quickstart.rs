@@ -523,11 +523,20 @@ impl Setup<'_> {
                 .iter()
                 .find_map(|m| m.exchange.clone())
                 .ok_or_else(|| anyhow::anyhow!("looking up gmail.com mx record: no mx records"))?;
-            let addr = format!("{}:25", host.ascii());
-            let conn = tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect(&addr))
+            // Through our resolver, like every other lookup here (and -dns-server).
+            let ips = timeout(async { resolver.lookup_ip(&host).await.map_err(anyhow::Error::new) })
                 .await
-                .map_err(|_| anyhow::anyhow!("connecting to {addr}: timeout"))?
-                .with_context(|| format!("connecting to {addr}"))?;
+                .with_context(|| format!("looking up IPs of {}", host.ascii()))?;
+            let addrs: Vec<std::net::SocketAddr> =
+                ips.records.iter().map(|ip| std::net::SocketAddr::new(*ip, 25)).collect();
+            let addr = format!("{}:25", host.ascii());
+            let conn = tokio::time::timeout(
+                Duration::from_secs(10),
+                tokio::net::TcpStream::connect(&addrs[..]),
+            )
+            .await
+            .map_err(|_| anyhow::anyhow!("connecting to {addr}: timeout"))?
+            .with_context(|| format!("connecting to {addr}"))?;
             drop(conn);
             Ok(())
         }
