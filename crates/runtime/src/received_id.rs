@@ -68,6 +68,42 @@ impl ReceivedIdKey {
         Ok(ReceivedIdKey { cipher, random })
     }
 
+    /// The key of the data directory's `receivedid.key`, which is created (24 random bytes,
+    /// mode 0660, flushed) if it does not exist yet, as `mox serve` does at startup. An
+    /// existing file of the wrong size is an error: replacing it would make earlier IDs
+    /// undecodable.
+    pub fn load_or_create(data_dir: &std::path::Path) -> std::io::Result<ReceivedIdKey> {
+        use std::io::Write as _;
+        let path = data_dir.join("receivedid.key");
+        let invalid = |e: ReceivedIdError| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))
+        };
+        match std::fs::read(&path) {
+            Ok(data) => return ReceivedIdKey::from_file_data(&data).map_err(invalid),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            Err(_) => {}
+        }
+        let mut data = [0u8; KEY_FILE_SIZE];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut data)
+            .map_err(|_| std::io::Error::other("no randomness for receivedid.key"))?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o660);
+        match options.open(&path) {
+            Ok(mut f) => {
+                f.write_all(&data)?;
+                f.sync_all()?;
+                ReceivedIdKey::from_file_data(&data).map_err(invalid)
+            }
+            // Another process made it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                ReceivedIdKey::from_file_data(&std::fs::read(&path)?).map_err(invalid)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// The received ID of connection id `cid`.
     pub fn encode(&self, cid: u64) -> String {
         let mut block = [0u8; 16];
@@ -138,6 +174,19 @@ mod tests {
             0xc5, 0x5a,
         ];
         assert_eq!(raw, expected);
+    }
+
+    #[test]
+    fn key_file_is_created_once_and_then_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = ReceivedIdKey::load_or_create(dir.path()).expect("created");
+        let data = std::fs::read(dir.path().join("receivedid.key")).expect("written");
+        assert_eq!(data.len(), KEY_FILE_SIZE);
+        let again = ReceivedIdKey::load_or_create(dir.path()).expect("loaded");
+        assert_eq!(again.decode(&first.encode(42)), Ok(42));
+        std::fs::write(dir.path().join("receivedid.key"), b"short").expect("write");
+        let err = ReceivedIdKey::load_or_create(dir.path()).expect_err("bad size");
+        assert!(err.to_string().contains("expect 16+8=24"), "{err}");
     }
 
     #[test]
