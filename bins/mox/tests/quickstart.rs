@@ -338,6 +338,21 @@ fn quickstart_config_passes_both_config_tests_and_its_records_match_its_keys() {
     );
     assert_eq!(std::fs::read(dir.join("config/mox.conf")).unwrap(), before);
     assert_eq!(std::fs::read(dir.join("quickstart.log")).unwrap(), log_before);
+
+    // Without the configuration files, the account left in data/ is not taken over, and
+    // nothing quickstart wrote before it noticed stays behind.
+    std::fs::remove_file(dir.join("config/mox.conf")).unwrap();
+    std::fs::remove_file(dir.join("config/domains.conf")).unwrap();
+    std::fs::remove_file(dir.join("config/adminpasswd")).unwrap();
+    let out = mox_in(dir, &dns, &["quickstart", "-skipdial", "mjl@example.com", NOBODY]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("refusing to reuse an existing account"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(dir.join("data/accounts/mjl").is_dir(), "the old account is left alone");
+    assert!(!dir.join("config/adminpasswd").exists() && !dir.join("config/mox.conf").exists());
 }
 
 #[test]

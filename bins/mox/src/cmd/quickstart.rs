@@ -324,6 +324,14 @@ impl Setup<'_> {
             .map_err(|e| anyhow::anyhow!("parsing email address {:?}: {e}", args.address))?;
         let account_name = address.localpart.as_str().to_string();
         let domain = address.domain.clone();
+        // An account left from an earlier setup is not taken over (nor removed on failure).
+        let account_dir = self.dir.join(DATA_DIR).join("accounts").join(&account_name);
+        if account_dir.exists() {
+            anyhow::bail!(
+                "{} exists: refusing to reuse an existing account (remove it, or choose another address)",
+                account_dir.display()
+            );
+        }
         if !account_name.is_ascii() {
             self.say(&format!(
                 "NOTE: Username {account_name:?} is not ASCII-only. It is recommended you also configure an\nASCII-only alias. Both for delivery of email from other systems, and for\nlogging in with IMAP.\n\n"
