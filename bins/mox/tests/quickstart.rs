@@ -208,6 +208,9 @@ fn quickstart_config_passes_both_config_tests_and_its_records_match_its_keys() {
         stdout,
         "quickstart.log holds the output"
     );
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(dir.join("quickstart.log")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "quickstart.log holds passwords");
 
     // Ours and the real mox accept the configuration.
     let (ok, out) = config_test(mox_bin(), dir);
@@ -347,10 +350,11 @@ fn quickstart_config_passes_both_config_tests_and_its_records_match_its_keys() {
     let out = mox_in(dir, &dns, &["quickstart", "-skipdial", "mjl@example.com", NOBODY]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stdout).contains("refusing to reuse an existing account"),
+        text(&out.stderr).contains("refusing to reuse an existing account"),
         "{}",
-        text(&out.stdout)
+        text(&out.stderr)
     );
+    assert_eq!(std::fs::read(dir.join("quickstart.log")).unwrap(), log_before, "log kept");
     assert!(dir.join("data/accounts/mjl").is_dir(), "the old account is left alone");
     assert!(!dir.join("config/adminpasswd").exists() && !dir.join("config/mox.conf").exists());
 }
@@ -657,7 +661,13 @@ fn dnsrecords_and_clientconfig_print_the_golden_output_for_a_fixed_config() {
 
 #[test]
 fn clientconfig_table_is_the_real_mox_table() {
-    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/config/full/mox.conf");
+    // A copy: loading it, the real mox creates its ACME account key in DataDir (../data).
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/config/full"),
+        &tmp.path().join("full"),
+    );
+    let conf = tmp.path().join("full/mox.conf");
     let real = real_mox();
     for domain in ["example.com", "bücher.example"] {
         let run = |program: &Path| {
@@ -950,4 +960,17 @@ fn quickstart_behind_a_nat_and_the_outgoing_smtp_check() {
         stdout.contains("WARNING: Could not verify outgoing smtp connections can be made"),
         "{stdout}"
     );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }

@@ -101,6 +101,17 @@ impl Run for Quickstart {
                 );
             }
         }
+        // An account left from an earlier setup is not taken over (nor removed on failure).
+        if let Ok(address) = message::Address::parse(&self.address) {
+            let account_dir =
+                setup.dir.join(DATA_DIR).join("accounts").join(address.localpart.as_str());
+            if account_dir.exists() {
+                anyhow::bail!(
+                    "{} exists: refusing to reuse an existing account (remove it, or choose another address)",
+                    account_dir.display()
+                );
+            }
+        }
         setup.say("(output is also written to quickstart.log)\n\n");
         let result = setup.quickstart(&self).await;
         if let Err(e) = &result {
@@ -108,8 +119,19 @@ impl Run for Quickstart {
             setup.remove_created();
         }
         setup.say("\n(output is also written to quickstart.log)\n");
-        std::fs::write(setup.dir.join("quickstart.log"), &setup.log)
-            .context("writing quickstart.log")?;
+        // It holds the passwords: readable by the owner only.
+        let log_path = setup.dir.join("quickstart.log");
+        let mut log_file = {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&log_path)
+                .context("writing quickstart.log")?
+        };
+        log_file.write_all(setup.log.as_bytes()).context("writing quickstart.log")?;
         result
     }
 }
@@ -324,14 +346,7 @@ impl Setup<'_> {
             .map_err(|e| anyhow::anyhow!("parsing email address {:?}: {e}", args.address))?;
         let account_name = address.localpart.as_str().to_string();
         let domain = address.domain.clone();
-        // An account left from an earlier setup is not taken over (nor removed on failure).
-        let account_dir = self.dir.join(DATA_DIR).join("accounts").join(&account_name);
-        if account_dir.exists() {
-            anyhow::bail!(
-                "{} exists: refusing to reuse an existing account (remove it, or choose another address)",
-                account_dir.display()
-            );
-        }
+
         if !account_name.is_ascii() {
             self.say(&format!(
                 "NOTE: Username {account_name:?} is not ASCII-only. It is recommended you also configure an\nASCII-only alias. Both for delivery of email from other systems, and for\nlogging in with IMAP.\n\n"
