@@ -18,6 +18,7 @@ use crate::context::Context;
 /// in hexadecimal, as log lines show it, and the time it tells: the counter starts at the
 /// server's start time in milliseconds, so the connection came in at or after that moment.
 #[derive(Debug, clap::Args)]
+#[command(override_usage = "mox cid cid")]
 pub(crate) struct Cid {
     /// The ID from a Received header ("... id IDTEXT ...") or an SMTP reply.
     #[arg(value_name = "cid")]

@@ -20,6 +20,7 @@ use crate::context::Context;
 /// listener's or the server's host name), the port, and whether TLS is immediate or with
 /// STARTTLS. The username is the full email address.
 #[derive(Debug, clap::Args)]
+#[command(override_usage = "mox clientconfig domain")]
 pub(crate) struct Clientconfig {
     /// Domain, as configured in domains.conf, to print client settings for.
     #[arg(value_name = "domain")]
