@@ -12,6 +12,8 @@ mod cli;
 mod cmd;
 mod context;
 mod ctl;
+mod dns_records;
+mod host_keys;
 mod logging;
 mod progress;
 mod serve;

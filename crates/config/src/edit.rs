@@ -520,6 +520,32 @@ fn new_domain(
     with_mtasts: bool,
     now: SystemTime,
 ) -> Result<(Domain, Vec<(PathBuf, String)>), EditError> {
+    make_domain(&current.dynamic_path, current.hostname(), domain, account, with_mtasts, now)
+}
+
+/// The configuration [`domain_add`] makes for a new domain, for a configuration that does not
+/// exist yet (mox's quickstart): DKIM keys (Ed25519 and RSA-2048, both signing), DMARC and
+/// TLS reports to `account`, MTA-STS with `hostname` as MX if `with_mtasts`. Returns the
+/// domain's configuration and the key files to write, with their absolute paths (in `dkim/`
+/// beside `dynamic_path`, domains.conf) and PEM text; nothing is written here.
+pub fn new_domain_config(
+    dynamic_path: &Path,
+    hostname: &dns::Domain,
+    domain: &dns::Domain,
+    account: &str,
+    with_mtasts: bool,
+) -> Result<(Domain, Vec<(PathBuf, String)>), EditError> {
+    make_domain(dynamic_path, hostname, domain, account, with_mtasts, SystemTime::now())
+}
+
+fn make_domain(
+    dynamic_path: &Path,
+    hostname: &dns::Domain,
+    domain: &dns::Domain,
+    account: &str,
+    with_mtasts: bool,
+    now: SystemTime,
+) -> Result<(Domain, Vec<(PathBuf, String)>), EditError> {
     let (year, timestamp) = utc_timestamp(now);
     let mut dkim = Dkim::default();
     let mut files = Vec::new();
@@ -531,7 +557,7 @@ fn new_domain(
             "dkim/{selector}._domainkey.{}.{timestamp}.{kind}.privatekey.pkcs8.pem",
             domain.ascii()
         );
-        files.push((config_dir_path(&current.dynamic_path, &file), key.to_pem()));
+        files.push((config_dir_path(dynamic_path, &file), key.to_pem()));
         dkim.selectors.insert(
             selector.clone(),
             Selector {
@@ -564,7 +590,7 @@ fn new_domain(
             mode: "enforce".into(),
             // A day to start with; weeks once the setup works.
             max_age: Duration::from_secs(24 * 3600),
-            mx: vec![current.hostname().ascii().to_string()],
+            mx: vec![hostname.ascii().to_string()],
         }),
         ..Domain::default()
     };

@@ -15,7 +15,7 @@ use hickory_resolver::proto::rr::{Name, RData, RecordType as HickoryType};
 use hickory_resolver::{ConnectionProvider, PoolContext};
 
 use crate::resolver::{
-    Lookup, LookupError, LookupResult, Mx, RecordType, Resolver, TemporaryKind, Tlsa,
+    Lookup, LookupError, LookupResult, Mx, RecordType, Resolver, Srv, TemporaryKind, Tlsa,
 };
 use crate::{Domain, DomainError};
 
@@ -284,6 +284,21 @@ impl Resolver for HickoryResolver {
         .await
     }
 
+    async fn lookup_srv(&self, name: &Domain) -> LookupResult<Srv> {
+        self.lookup_mapped(name, RecordType::Srv, |rdata| match rdata {
+            RData::SRV(srv) => {
+                let target = if srv.target.is_root() {
+                    None
+                } else {
+                    Some(name_to_domain(&srv.target).ok()?)
+                };
+                Some(Srv { priority: srv.priority, weight: srv.weight, port: srv.port, target })
+            }
+            _ => None,
+        })
+        .await
+    }
+
     async fn lookup_tlsa(&self, name: &Domain) -> LookupResult<Tlsa> {
         self.lookup_mapped(name, RecordType::Tlsa, |rdata| match rdata {
             RData::TLSA(tlsa) => Some(Tlsa {
@@ -333,6 +348,7 @@ fn hickory_type(record_type: RecordType) -> HickoryType {
         RecordType::Ptr => HickoryType::PTR,
         RecordType::Cname => HickoryType::CNAME,
         RecordType::Tlsa => HickoryType::TLSA,
+        RecordType::Srv => HickoryType::SRV,
     }
 }
 

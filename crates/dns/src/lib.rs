@@ -4,7 +4,7 @@
 //!   (IDNA, RFC 5890/5891 via UTS #46) form. Protocol crates take and return `Domain`s, never
 //!   strings.
 //! - [`Resolver`] is the async lookup trait every protocol crate takes as `&dyn Resolver`:
-//!   TXT, A, AAAA, MX, PTR, CNAME and TLSA. A successful [`Lookup`] says whether the answer was
+//!   TXT, A, AAAA, MX, PTR, CNAME, TLSA and SRV. A successful [`Lookup`] says whether the answer was
 //!   DNSSEC-authenticated; a [`LookupError`] tells NXDOMAIN, "no records of this type" and
 //!   temporary failure apart, because SPF (RFC 7208 §4.3, §5), DMARC (RFC 7489 §6.6.3) and
 //!   MTA-STS (RFC 8461 §3) act differently on each.
@@ -56,6 +56,6 @@ pub use domain::{Domain, DomainError, MAX_LABEL_LENGTH, MAX_NAME_LENGTH, reverse
 pub use hickory::{HickoryResolver, ResolverConfigError};
 pub use mock::{Failure, MockResolver, Record, ZoneError};
 pub use resolver::{
-    Lookup, LookupError, LookupResult, Mx, RecordType, Resolver, TemporaryKind, Tlsa,
+    Lookup, LookupError, LookupResult, Mx, RecordType, Resolver, Srv, TemporaryKind, Tlsa,
 };
 pub use select::{TxtSelection, select_txt};

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Mutex;
 
 use crate::resolver::{
-    Lookup, LookupError, LookupResult, Mx, RecordType, Resolver, TemporaryKind, Tlsa,
+    Lookup, LookupError, LookupResult, Mx, RecordType, Resolver, Srv, TemporaryKind, Tlsa,
 };
 use crate::{Domain, DomainError};
 
@@ -27,6 +27,8 @@ pub enum Record {
     Cname(Domain),
     /// A TLSA record.
     Tlsa(Tlsa),
+    /// An SRV record.
+    Srv(Srv),
 }
 
 impl Record {
@@ -40,6 +42,7 @@ impl Record {
             Record::Ptr(_) => RecordType::Ptr,
             Record::Cname(_) => RecordType::Cname,
             Record::Tlsa(_) => RecordType::Tlsa,
+            Record::Srv(_) => RecordType::Srv,
         }
     }
 }
@@ -102,6 +105,7 @@ const MAX_CNAME_CHAIN: usize = 8;
 /// 1.2.0.192.in-addr.arpa  PTR    mail.example.com
 /// www.example.com         CNAME  example.com
 /// _25._tcp.mx.example.com TLSA   3 1 1 8f2a...
+/// _imaps._tcp.example.com SRV    0 1 993 mail.example.com   ; target "." is "not offered"
 /// broken.example.com      TXT    SERVFAIL      ; also TIMEOUT, REFUSED, NXDOMAIN
 /// down.example.com        *      TIMEOUT       ; every type
 /// example.com             AUTHENTIC            ; answers for this name have the AD bit
@@ -333,6 +337,13 @@ impl Resolver for MockResolver {
             _ => None,
         })
     }
+
+    async fn lookup_srv(&self, name: &Domain) -> LookupResult<Srv> {
+        self.lookup(name, RecordType::Srv, |r| match r {
+            Record::Srv(srv) => Some(srv.clone()),
+            _ => None,
+        })
+    }
 }
 
 fn failure_from_word(word: &str) -> Option<Failure> {
@@ -476,6 +487,18 @@ fn parse_record_data(record_type: RecordType, data: &[Token]) -> Result<Record, 
         RecordType::Cname => {
             expect(1, "a name")?;
             Ok(Record::Cname(domain(words[0])?))
+        }
+        RecordType::Srv => {
+            expect(4, "a priority, a weight, a port and a target")?;
+            let short = |s: &str, what: &str| -> Result<u16, String> {
+                u16::try_from(number(s, what)?).map_err(|_| format!("{what} {s} is over 65535"))
+            };
+            Ok(Record::Srv(Srv {
+                priority: short(words[0], "SRV priority")?,
+                weight: short(words[1], "SRV weight")?,
+                port: short(words[2], "SRV port")?,
+                target: if words[3] == "." { None } else { Some(domain(words[3])?) },
+            }))
         }
         RecordType::Tlsa => {
             if words.len() < 4 {
@@ -688,8 +711,8 @@ example.com             AUTHENTIC
         assert!(matches!(err, ZoneError::Name { line: 2, .. }), "{err}");
         let err = MockResolver::from_zone("x.example A notanip").unwrap_err();
         assert_eq!(err.to_string(), "line 1: invalid IPv4 \"notanip\"");
-        let err = MockResolver::from_zone("x.example SRV 1 2 3 x").unwrap_err();
-        assert_eq!(err.to_string(), "line 1: unknown record type \"SRV\"");
+        let err = MockResolver::from_zone("x.example CAA 0 issue x").unwrap_err();
+        assert_eq!(err.to_string(), "line 1: unknown record type \"CAA\"");
         let err = MockResolver::from_zone("x.example TXT \"open").unwrap_err();
         assert!(err.to_string().contains("unterminated"), "{err}");
         let err = MockResolver::from_zone("x.example MX 70000 mx.example").unwrap_err();

@@ -23,6 +23,8 @@ pub enum RecordType {
     Cname,
     /// DANE certificate association (RFC 6698).
     Tlsa,
+    /// Service location (RFC 2782), such as `_imaps._tcp` (RFC 6186).
+    Srv,
 }
 
 impl RecordType {
@@ -36,6 +38,7 @@ impl RecordType {
             RecordType::Ptr => "PTR",
             RecordType::Cname => "CNAME",
             RecordType::Tlsa => "TLSA",
+            RecordType::Srv => "SRV",
         }
     }
 
@@ -49,6 +52,7 @@ impl RecordType {
             RecordType::Ptr,
             RecordType::Cname,
             RecordType::Tlsa,
+            RecordType::Srv,
         ]
         .into_iter()
         .find(|t| t.as_str().eq_ignore_ascii_case(s))
@@ -92,6 +96,20 @@ pub struct Tlsa {
     pub matching_type: u8,
     /// The certificate association data.
     pub data: Vec<u8>,
+}
+
+/// An SRV record (RFC 2782).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Srv {
+    /// Lower is tried first.
+    pub priority: u16,
+    /// Relative weight among records of the same priority.
+    pub weight: u16,
+    /// The port of the service.
+    pub port: u16,
+    /// The host offering the service, or `None` for the target `.`: the service is decidedly
+    /// not available at this domain (RFC 2782; RFC 6186 §3.4).
+    pub target: Option<Domain>,
 }
 
 /// Why a temporary failure happened; all of them may succeed when tried again later.
@@ -217,6 +235,17 @@ pub trait Resolver: Send + Sync {
     /// TLSA records, e.g. at `_25._tcp.mx.example.com`.
     async fn lookup_tlsa(&self, name: &Domain) -> LookupResult<Tlsa>;
 
+    /// SRV records (RFC 2782), e.g. at `_imaps._tcp.example.com` (RFC 6186). Resolvers made
+    /// before SRV lookups existed answer with a temporary failure.
+    async fn lookup_srv(&self, name: &Domain) -> LookupResult<Srv> {
+        Err(LookupError::Temporary {
+            name: name.clone(),
+            record_type: RecordType::Srv,
+            kind: TemporaryKind::Network,
+            detail: Some("SRV lookups are not implemented by this resolver".into()),
+        })
+    }
+
     /// IPv4 and IPv6 addresses together, IPv4 first. Succeeds when either lookup does; the
     /// answer is authentic only if both were. When both fail, a temporary failure wins over
     /// "no records", which wins over NXDOMAIN.
@@ -328,6 +357,7 @@ mod tests {
         );
         assert!(e.is_temporary() && !e.is_not_found());
         assert_eq!(RecordType::from_mnemonic("aaaa"), Some(RecordType::Aaaa));
-        assert_eq!(RecordType::from_mnemonic("SRV"), None);
+        assert_eq!(RecordType::from_mnemonic("srv"), Some(RecordType::Srv));
+        assert_eq!(RecordType::from_mnemonic("CAA"), None);
     }
 }

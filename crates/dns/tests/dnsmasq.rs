@@ -9,7 +9,9 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dns::{Domain, HickoryResolver, LookupError, Mx, RecordType, Resolver, TemporaryKind, Tlsa};
+use dns::{
+    Domain, HickoryResolver, LookupError, Mx, RecordType, Resolver, Srv, TemporaryKind, Tlsa,
+};
 
 /// A dnsmasq process, killed when dropped.
 struct Dnsmasq {
@@ -57,6 +59,9 @@ fn start_dnsmasq() -> Dnsmasq {
         "--cname=www.example.test,host.example.test".into(),
         // TLSA is RR type 52: usage 3, selector 1, matching type 1, then the data.
         "--dns-rr=_25._tcp.host.example.test,52,030101c0ffee00ff".into(),
+        // SRV (RFC 6186): a service at host:993, and one decidedly not offered (target ".").
+        "--srv-host=_imaps._tcp.example.test,host.example.test,993,0,1".into(),
+        "--srv-host=_pop3._tcp.example.test".into(),
     ];
     let child = Command::new("dnsmasq")
         .args(&args)
@@ -126,6 +131,15 @@ async fn records_from_dnsmasq() {
             data: vec![0xc0, 0xff, 0xee, 0x00, 0xff]
         }]
     );
+
+    let srv = resolver.lookup_srv(&d("_imaps._tcp.example.test")).await.unwrap();
+    assert_eq!(
+        srv.records,
+        [Srv { priority: 0, weight: 1, port: 993, target: Some(d("host.example.test")) }]
+    );
+    let none = resolver.lookup_srv(&d("_pop3._tcp.example.test")).await.unwrap();
+    // dnsmasq puts port 1 in its "not available" records; the target "." is what counts.
+    assert_eq!(none.records, [Srv { priority: 0, weight: 0, port: 1, target: None }]);
 }
 
 #[tokio::test]

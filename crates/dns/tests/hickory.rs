@@ -58,6 +58,8 @@ fn zone() -> MockResolver {
     let mut zone = MockResolver::from_zone(ZONE).unwrap();
     zone.add_zone(&format!("_25._tcp.mx1.example.com TLSA 3 1 1 {TLSA_SHA256}")).unwrap();
     zone.add_zone("_25._tcp.mx1.example.com TLSA 2 0 0 00ff7f80").unwrap();
+    zone.add_zone("_imaps._tcp.example.com SRV 0 1 993 mail.example.com").unwrap();
+    zone.add_zone("_pop3._tcp.example.com SRV 0 0 0 .").unwrap();
     // Over one 255-octet character-string: split on the wire, joined by the client.
     zone.add(&d("long.example.com"), Record::Txt(long_text(300)));
     // Far over a UDP answer (even with EDNS): truncated, so the client must retry over TCP.
@@ -384,4 +386,18 @@ fn synchronous_callers_can_use_a_server_thread() {
     drop(server);
     // Stopped: the port no longer answers (the UDP socket is closed, so it can be bound again).
     assert!(std::net::UdpSocket::bind(addr).is_ok(), "{addr} still bound after drop");
+}
+
+#[tokio::test]
+async fn srv_records_with_the_not_offered_target() {
+    let (_server, resolver) = setup().await;
+    let srv = resolver.lookup_srv(&d("_imaps._tcp.example.com")).await.unwrap();
+    assert_eq!(
+        srv.records,
+        [dns::Srv { priority: 0, weight: 1, port: 993, target: Some(d("mail.example.com")) }]
+    );
+    let none = resolver.lookup_srv(&d("_pop3._tcp.example.com")).await.unwrap();
+    assert_eq!(none.records, [dns::Srv { priority: 0, weight: 0, port: 0, target: None }]);
+    let missing = resolver.lookup_srv(&d("_submissions._tcp.example.com")).await;
+    assert!(missing.unwrap_err().is_not_found());
 }

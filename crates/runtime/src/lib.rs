@@ -10,6 +10,7 @@
 //!   initial mailboxes, and their login credentials (derived secrets only, kept in the store);
 //! - [`tls`]: rustls server configurations from key/certificate files, chosen by SNI;
 //! - [`ConnectionId`]: the id in every log line of a connection (mox's cid);
+//! - [`received_id`]: the encrypted public form of a cid, in Received headers (mox's `cid`);
 //! - [`Outgoing`]: the hand-off of submitted messages to the queue.
 //!
 //! # Example
@@ -46,6 +47,7 @@ pub mod credentials;
 mod limits;
 mod outgoing;
 pub mod ratelimit;
+pub mod received_id;
 mod server;
 mod shutdown;
 pub mod tls;

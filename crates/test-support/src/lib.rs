@@ -8,7 +8,7 @@
 //! `mox` binary with `--dns-server`, dig) talks to an independent DNS implementation and sees
 //! exactly what the zone says. It behaves like a validating recursive resolver:
 //!
-//! - A, AAAA, TXT, MX, PTR, CNAME and TLSA records are answered from the zone. TXT data longer
+//! - A, AAAA, TXT, MX, PTR, CNAME, TLSA and SRV records are answered from the zone. TXT data longer
 //!   than 255 octets is split into several character-strings (RFC 1035 §3.3.14); the null MX
 //!   (RFC 7505) is `0 .`. PTR questions for `in-addr.arpa`/`ip6.arpa` names are answered from
 //!   the zone's PTR records for that address.

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use dns::{Domain, LookupError, LookupResult, MockResolver, Resolver, TemporaryKind};
 use hickory_server::proto::op::ResponseCode;
-use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, SOA, TLSA, TXT};
+use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, SOA, SRV, TLSA, TXT};
 use hickory_server::proto::rr::{Name, RData, Record, RecordType};
 
 /// TTL of the records served. Short, so a client's cache does not outlive a test's intent, but
@@ -86,6 +86,10 @@ pub(crate) async fn answer(
                 tlsa.matching_type.into(),
                 tlsa.data,
             ))
+        }),
+        RecordType::SRV => records(zone.lookup_srv(&domain).await, &owner, |srv| {
+            let target = srv.target.as_ref().map_or_else(Name::root, wire_name);
+            RData::SRV(SRV::new(srv.priority, srv.weight, srv.port, target))
         }),
         RecordType::PTR => match ip_from_reverse_name(&domain) {
             Some(ip) => records(zone.lookup_ptr(ip).await, &owner, |target| {

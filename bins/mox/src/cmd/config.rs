@@ -15,6 +15,8 @@ use crate::ctl::{Client, Request};
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Config {
     Test(Test),
+    Dnscheck(super::dnscheck::Dnscheck),
+    Dnsrecords(super::dnsrecords::Dnsrecords),
     DescribeDomains(DescribeDomains),
     DescribeStatic(DescribeStatic),
     #[command(subcommand)]
@@ -40,6 +42,8 @@ impl Run for Config {
             Config::DescribeSendmail(c) => c.run(ctx).await,
             Config::Printservice(c) => c.run(ctx).await,
             Config::Example(c) => c.run(ctx).await,
+            Config::Dnsrecords(c) => c.run(ctx).await,
+            Config::Dnscheck(c) => c.run(ctx).await,
         }
     }
 }
@@ -413,7 +417,7 @@ impl Run for Printservice {
 }
 
 /// The systemd unit for mox installed in `dir`.
-fn service_unit(dir: &str) -> String {
+pub(crate) fn service_unit(dir: &str) -> String {
     SERVICE_UNIT.replace("/home/mox", dir)
 }
 

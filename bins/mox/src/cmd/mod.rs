@@ -113,6 +113,7 @@ macro_rules! commands {
 // The command list: one line per command group, in mox's order. See the module documentation.
 commands! {
     serve::Serve,
+    quickstart::Quickstart,
     stop::Stop,
     setaccountpassword::Setaccountpassword,
     setadminpassword::Setadminpassword,
@@ -126,6 +127,9 @@ commands! {
     backup::Backup,
     #[command(subcommand)]
     config::Config,
+    checkupdate::Checkupdate,
+    cid::Cid,
+    clientconfig::Clientconfig,
     #[command(subcommand)]
     dkim::Dkim,
     #[command(subcommand)]
@@ -146,6 +150,10 @@ commands! {
     verifydata::Verifydata,
     version::Version,
 }
+
+// Subcommands of `config` (see config.rs), in modules of their own.
+mod dnscheck;
+mod dnsrecords;
 
 pub(crate) use self::sendmail::run_as_sendmail;
 
