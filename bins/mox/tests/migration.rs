@@ -768,10 +768,12 @@ fn assert_passes(field: &str, domain: &str, selector: &str, at: &str) {
 /// (a) a message submitted to our serve (smtplib, AUTH) from mox@rs.example is signed with
 ///     rs.example's configured DKIM key and delivered by our queue to mox@go.example at the
 ///     real mox, whose Authentication-Results (read over its IMAP) shows SPF, DKIM and DMARC
-///     passing;
+///     passing, and its Received field shows it came in on its port-25 listener over
+///     STARTTLS;
 /// (b) a message submitted to the real mox from mox@go.example (signed with its key, sent by
 ///     its queue) arrives at our SMTP listener, and our Authentication-Results (read over our
-///     IMAP) shows SPF, DKIM and DMARC passing.
+///     IMAP) shows SPF, DKIM and DMARC passing, and our Received field our port-25 listener
+///     and STARTTLS.
 #[test]
 fn delivery_both_ways_between_our_serve_and_the_real_mox() {
     let started = Instant::now();
@@ -854,6 +856,13 @@ with smtplib.SMTP("localhost", {port}, local_hostname="client.test", timeout=30)
     let received = &results[0];
     assert_passes(received, "rs.example", "rs2026", "at the real mox");
     assert!(results[1].contains("auth=pass"), "{results:#?}");
+    // It came in on the real mox's MX listener (port 25 of its 127.x address), over STARTTLS.
+    let received = mailclient_with("fields", real_ports.imap, &["from mox-rs serve", "Received"]);
+    let top = received.lines().next().unwrap_or_default();
+    assert!(
+        top.contains(&format!("by localhost ([{}])", real_mx_ip())) && top.contains("with ESMTPS"),
+        "{received}"
+    );
     assert_eq!(text(&ours.mox(&["queue", "list"], b"")), "messages:\n(none)\n");
     // Our serve asked the zone for the MX (the real mox for the sender's records).
     let asked = dns.server.received_for("go.example");
@@ -888,6 +897,13 @@ with smtplib.SMTP("127.0.0.1", {port}, timeout=30) as c:
     let received = &results[0];
     assert_passes(received, "go.example", "go2026", "at our serve");
     assert!(results[1].contains("auth=pass"), "{results:#?}");
+    let received =
+        mailclient_with("fields", ours.ports.imap, &["from the real mox serve", "Received"]);
+    let top = received.lines().next().unwrap_or_default();
+    assert!(
+        top.contains(&format!("by localhost ([{}])", our_mx_ip())) && top.contains("with ESMTPS"),
+        "{received}"
+    );
     let asked = dns.server.received_for("rs.example");
     assert!(asked.iter().any(|q| q.record_type == "MX"), "{asked:?}");
     real.stop();
