@@ -791,7 +791,9 @@ fn delivery_both_ways_between_our_serve_and_the_real_mox() {
     add_mx_listener(&real_dir, real_mx_ip());
     add_signing_domain(&real_dir, "go.example", "go2026");
 
-    // Our mox serve, resolving through the zone below (started once both keys are known).
+    // Our mox serve, resolving through the zone below: its DNS server starts on this address
+    // once both DKIM keys are known (ours is written by our localserve -initonly); our serve
+    // asks it only when mail comes or goes.
     let dns_ip = test_dns_ip();
     let mut ours = MoxServer::start_with(
         &ours(),
