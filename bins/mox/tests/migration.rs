@@ -6,16 +6,20 @@
 //! maildir`, and our IMAP shows every message byte for byte with every flag and keyword. Then
 //! back: our `export maildir`, the real mox's `import maildir`, and its IMAP shows the same
 //! again. The same with mbox. Also: the configurations the real mox wrote (testdata) pass our
-//! `config test`, and `setaccountpassword` takes an account name or an address.
+//! `config test`, and `setaccountpassword` takes an account name or an address. And mail
+//! between the two servers: our `mox serve` and the real mox's `mox serve` deliver to each
+//! other as MX (port 25 of 127.x addresses, a loopback DNS zone), with SPF, DKIM and DMARC
+//! passing at the receiver.
 #![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
 
 mod peer;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use dns::MockResolver;
-use test_support::{DnsTestServer, MoxMode, MoxServer};
+use test_support::{DnsTestServer, MoxMode, MoxOptions, MoxServer};
 
 fn ours() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_mox"))
@@ -60,6 +64,20 @@ fn start_dns(dir: &Path) -> TestDns {
 
 /// [`start_dns`] with more records (zone file lines).
 fn start_dns_with(dir: &Path, more: &str) -> TestDns {
+    start_dns_at(test_dns_ip(), dir, more)
+}
+
+/// A loopback address of this test's own (from the process id and a counter), so that tests
+/// running side by side (and a resolver on 127.0.0.1:53) do not collide on port 53.
+fn test_dns_ip() -> std::net::Ipv4Addr {
+    static STARTED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let pid = std::process::id();
+    std::net::Ipv4Addr::new(127, 53 + n, (pid >> 8) as u8, (pid as u8).max(1))
+}
+
+/// [`start_dns_with`] on `ip`, port 53.
+fn start_dns_at(ip: std::net::Ipv4Addr, dir: &Path, more: &str) -> TestDns {
     let zone = MockResolver::from_zone(&format!(
         r#"
         example.org            MX   10 mail.example.org
@@ -72,12 +90,6 @@ fn start_dns_with(dir: &Path, more: &str) -> TestDns {
     ))
     .unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    // A loopback address of this test's own (from the process id and a counter), so that tests
-    // running side by side (and a resolver on 127.0.0.1:53) do not collide on port 53.
-    static STARTED: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
-    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let pid = std::process::id();
-    let ip = std::net::Ipv4Addr::new(127, 53 + n, (pid >> 8) as u8, (pid as u8).max(1));
     let server =
         runtime.block_on(DnsTestServer::start_at(zone, (ip, 53).into())).unwrap_or_else(|e| {
             panic!("DNS server on {ip}:53 (needs root or CAP_NET_BIND_SERVICE): {e}")
@@ -631,72 +643,277 @@ fn mail_moves_as_mbox_from_real_mox_to_us_and_back() {
     compare(&mox_import_junk_flags(&original), &again, "real mox -> mox-rs -> real mox (mbox)");
 }
 
-/// Delivery from us to the real mox: our queue (the `queue` crate, as `mox serve` uses it)
-/// delivers a message signed with our `dkim` crate to the real mox as the recipient domain's
-/// MX, and the real mox's Authentication-Results shows SPF and DKIM passing.
+/// Our MX in [`delivery_both_ways_between_our_serve_and_the_real_mox`]: port 25 of a loopback
+/// address of this test's own (the real mox delivers to port 25 only).
+fn our_mx_ip() -> std::net::Ipv4Addr {
+    let pid = std::process::id();
+    std::net::Ipv4Addr::new(127, 26, (pid >> 8) as u8, (pid as u8).max(1))
+}
+
+/// The real mox's MX in that test: port 25 (our queue delivers to port 25 only).
+fn real_mx_ip() -> std::net::Ipv4Addr {
+    let pid = std::process::id();
+    std::net::Ipv4Addr::new(127, 27, (pid >> 8) as u8, (pid as u8).max(1))
+}
+
+/// A listener `mx` with SMTP on port 25 of `ip` (STARTTLS with localserve's certificate), the
+/// first of mox.conf's listeners: for our configuration and the real mox's alike.
+fn add_mx_listener(dir: &Path, ip: std::net::Ipv4Addr) {
+    let path = dir.join("mox.conf");
+    let conf = std::fs::read_to_string(&path).unwrap();
+    assert!(conf.contains("\nListeners:\n"), "{conf}");
+    let listener = format!(
+        "\nListeners:\n\tmx:\n\t\tIPs:\n\t\t\t- {ip}\n\t\tTLS:\n\t\t\tKeyCerts:\n\t\t\t\t-\n\
+         \t\t\t\t\tCertFile: localhost.crt\n\t\t\t\t\tKeyFile: localhost.key\n\t\tSMTP:\n\
+         \t\t\tEnabled: true\n\t\t\tFirstTimeSenderDelay: 0s\n"
+    );
+    std::fs::write(&path, conf.replacen("\nListeners:\n", &listener, 1)).unwrap();
+}
+
+/// A domain `domain` whose messages are signed with localserve's DKIM key as `selector`, with
+/// address mox@`domain` for account mox: for our configuration and the real mox's alike.
+fn add_signing_domain(dir: &Path, domain: &str, selector: &str) {
+    let path = dir.join("domains.conf");
+    let conf = std::fs::read_to_string(&path).unwrap();
+    assert!(conf.starts_with("Domains:\n") || conf.contains("\nDomains:\n"), "{conf}");
+    assert!(conf.contains("\t\t\tmox@localhost: nil\n"), "{conf}");
+    let conf = conf
+        .replacen(
+            "Domains:\n",
+            &format!(
+                "Domains:\n\t{domain}:\n\t\tDKIM:\n\t\t\tSelectors:\n\t\t\t\t{selector}:\n\
+                 \t\t\t\t\tPrivateKeyFile: dkim.localserve.privatekey.pkcs8.pem\n\t\t\tSign:\n\
+                 \t\t\t\t- {selector}\n"
+            ),
+            1,
+        )
+        .replacen(
+            "\t\t\tmox@localhost: nil\n",
+            &format!("\t\t\tmox@localhost: nil\n\t\t\tmox@{domain}: nil\n"),
+            1,
+        );
+    std::fs::write(&path, conf).unwrap();
+}
+
+/// Our side of the delivery test: rs.example, signed as rs2026, with its MX on port 25.
+fn configure_our_side(dir: &Path) {
+    add_mx_listener(dir, our_mx_ip());
+    add_signing_domain(dir, "rs.example", "rs2026");
+}
+
+/// The DKIM TXT record for localserve's key in `dir`.
+fn localserve_dkim_record(dir: &Path) -> String {
+    let pem = std::fs::read_to_string(dir.join("dkim.localserve.privatekey.pkcs8.pem")).unwrap();
+    dkim::Record::for_public_key(&dkim::PrivateKey::from_pem(&pem).unwrap().public_key())
+        .to_string()
+}
+
+/// The Authentication-Results fields of the Inbox message with `subject` on the IMAP server at
+/// `port` (mox@localhost), top first, once it is there; `None` after `timeout`.
+fn wait_for_authresults(port: u16, subject: &str, timeout: Duration) -> Option<Vec<String>> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/migration/mailclient.py");
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        let o = Command::new("/usr/bin/python3")
+            .arg(&script)
+            .args(["authresults", &port.to_string(), subject])
+            .output()
+            .expect("running /usr/bin/python3 (Debian's python3 package)");
+        if o.status.success() {
+            return Some(String::from_utf8(o.stdout).unwrap().lines().map(String::from).collect());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    None
+}
+
+/// The results of `method` in an Authentication-Results field (unfolded), each as its words:
+/// ["spf=pass", "(without", "dnssec)", "smtp.mailfrom=example.org"].
+fn auth_results(field: &str, method: &str) -> Vec<Vec<String>> {
+    field
+        .split(';')
+        .map(str::trim)
+        .filter(|r| r.starts_with(&format!("{method}=")))
+        .map(|r| r.split_whitespace().map(String::from).collect())
+        .collect()
+}
+
+/// SPF for the MAIL FROM domain, DKIM (with `selector`) and DMARC pass for `domain`, each
+/// exactly once, in an Authentication-Results field.
+fn assert_passes(field: &str, domain: &str, selector: &str, at: &str) {
+    let mailfrom = format!("smtp.mailfrom={domain}");
+    let spf: Vec<_> =
+        auth_results(field, "spf").into_iter().filter(|r| r.contains(&mailfrom)).collect();
+    assert!(spf.len() == 1 && spf[0][0] == "spf=pass", "SPF {at}: {field}");
+    let dkim = auth_results(field, "dkim");
+    assert!(
+        dkim.len() == 1
+            && dkim[0][0] == "dkim=pass"
+            && dkim[0].contains(&format!("header.d={domain}"))
+            && dkim[0].contains(&format!("header.s={selector}")),
+        "DKIM {at}: {field}"
+    );
+    let dmarc = auth_results(field, "dmarc");
+    assert!(
+        dmarc.len() == 1
+            && dmarc[0][0] == "dmarc=pass"
+            && dmarc[0].contains(&format!("header.from={domain}")),
+        "DMARC {at}: {field}"
+    );
+}
+
+/// Delivery both ways between our `mox serve` and the real mox v0.0.17's `mox serve`, each the
+/// other's MX on port 25 of a 127.x address, found in one loopback DNS zone (ours through
+/// `--dns-server`, the real mox's through its private resolv.conf):
+/// (a) a message submitted to our serve (smtplib, AUTH) from mox@rs.example is signed with
+///     rs.example's configured DKIM key and delivered by our queue to mox@go.example at the
+///     real mox, whose Authentication-Results (read over its IMAP) shows SPF, DKIM and DMARC
+///     passing, and its Received field shows it came in on its port-25 listener over
+///     STARTTLS;
+/// (b) a message submitted to the real mox from mox@go.example (signed with its key, sent by
+///     its queue) arrives at our SMTP listener, and our Authentication-Results (read over our
+///     IMAP) shows SPF, DKIM and DMARC passing, and our Received field our port-25 listener
+///     and STARTTLS.
 #[test]
-fn our_queue_delivers_to_the_real_mox_with_spf_and_dkim_passing() {
+fn delivery_both_ways_between_our_serve_and_the_real_mox() {
+    let started = Instant::now();
     let tmp = tempfile::tempdir().unwrap();
     let tmp = shared_dir(tmp.path(), "t");
-    let key = dkim::PrivateKey::generate_ed25519().unwrap();
-    let record = dkim::Record::for_public_key(&key.public_key()).to_string();
-    let dns = start_dns_with(&tmp, &format!("sel2026._domainkey.example.org TXT \"{record}\""));
+
+    // The real mox: localserve's configuration run with `mox serve` (its queue delivers to
+    // other servers) as nobody, with go.example signed by its key as go2026.
     let real_dir = tmp.join("real");
-    let ports = peer::init_localserve(&real_dir);
-    let mut real = peer::RealLocalserve::start(&real_dir, ports, &dns.resolv_conf);
+    let real_ports = peer::init_localserve(&real_dir);
+    let conf = real_dir.join("mox.conf");
+    let static_conf = std::fs::read_to_string(&conf).unwrap();
+    assert!(static_conf.contains("\nUser: 0\n"), "{static_conf}");
+    std::fs::write(&conf, static_conf.replace("\nUser: 0\n", "\nUser: 65534\n")).unwrap();
+    add_mx_listener(&real_dir, real_mx_ip());
+    add_signing_domain(&real_dir, "go.example", "go2026");
 
-    let message = b"From: Sender <sender@example.org>\r\nTo: mox@localhost\r\n\
-        Subject: from our queue\r\nMessage-ID: <queue-1@example.org>\r\n\r\nHello mox.\r\n";
-    let signer = dkim::Signer::new(
-        dns::Domain::parse("example.org").unwrap(),
-        dkim::Selector::parse("sel2026").unwrap(),
-        key,
+    // Our mox serve, resolving through the zone below: its DNS server starts on this address
+    // once both DKIM keys are known (ours is written by our localserve -initonly); our serve
+    // asks it only when mail comes or goes.
+    let dns_ip = test_dns_ip();
+    let mut ours = MoxServer::start_with(
+        &ours(),
+        MoxMode::Serve,
+        MoxOptions { dns_server: Some((dns_ip, 53).into()), edit_config: Some(configure_our_side) },
     );
-    let signature = dkim::sign(&[signer], message, std::time::SystemTime::now()).unwrap();
-    let signed = [signature.as_bytes(), message].concat();
+    let zone = format!(
+        r#"
+        rs.example                  MX   10 mx.rs.example
+        mx.rs.example               A    {our_mx}
+        rs.example                  TXT  "v=spf1 ip4:127.0.0.0/8 -all"
+        _dmarc.rs.example           TXT  "v=DMARC1; p=reject"
+        rs2026._domainkey.rs.example TXT "{our_key}"
+        go.example                  MX   10 mx.go.example
+        mx.go.example               A    {real_mx}
+        go.example                  TXT  "v=spf1 ip4:127.0.0.0/8 -all"
+        _dmarc.go.example           TXT  "v=DMARC1; p=reject"
+        go2026._domainkey.go.example TXT "{real_key}"
+        "#,
+        our_mx = our_mx_ip(),
+        real_mx = real_mx_ip(),
+        our_key = localserve_dkim_record(&ours.dir),
+        real_key = localserve_dkim_record(&real_dir),
+    );
+    let dns = start_dns_at(dns_ip, &tmp, &zone);
+    let mut real = peer::RealLocalserve::start_serve(&real_dir, real_ports, &dns.resolv_conf);
+    let ready = started.elapsed();
 
-    // Our queue finds the MX of "localhost" in its own zone: the real mox on 127.0.0.1.
-    let zone =
-        MockResolver::from_zone("localhost MX 10 mx.peer.test\nmx.peer.test A 127.0.0.1").unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let mut settings = queue::Settings::new(dns::Domain::parse("mail.example.org").unwrap());
-        settings.smtp_port = ports.smtp;
-        let q = queue::Queue::builder(tmp.join("queue"), settings)
-            .resolver(std::sync::Arc::new(zone))
-            .open()
-            .unwrap();
-        let new = queue::NewMessage::new(
-            Some("sender@example.org".parse().unwrap()),
-            vec![queue::Recipient::parse("mox@localhost").unwrap()],
-            signed,
+    // (a) Submitted to our serve, delivered by our queue to the real mox.
+    let script = format!(
+        r#"
+import smtplib, ssl
+ctx = ssl.create_default_context(cafile="{ca}")
+with smtplib.SMTP("localhost", {port}, local_hostname="client.test", timeout=30) as c:
+    c.starttls(context=ctx)
+    c.login("mox@localhost", "moxmoxmox")
+    print(c.sendmail("mox@rs.example", ["mox@go.example"],
+        b"From: mox@rs.example\r\nTo: mox@go.example\r\nSubject: from mox-rs serve\r\n"
+        b"Message-ID: <serve-1@rs.example>\r\n\r\nHello from mox-rs.\r\n"))
+"#,
+        ca = ours.dir.join("localhost.crt").display(),
+        port = ours.ports.submission,
+    );
+    let o = Command::new("/usr/bin/python3").args(["-c", &script]).output().unwrap();
+    assert!(o.status.success(), "submitting to our serve:\n{}\n{}", text(&o), ours.log());
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "{}\n");
+    let submitted = Instant::now();
+    let Some(results) =
+        wait_for_authresults(real_ports.imap, "from mox-rs serve", Duration::from_secs(60))
+    else {
+        let queue = ours.mox(&["queue", "list"], b"");
+        panic!(
+            "our serve did not deliver to the real mox:\nour queue:\n{}\nours:\n{}\nreal mox:\n{}",
+            text(&queue),
+            ours.log(),
+            real.log()
         );
-        let ids = q.add(new).await.unwrap();
-        let runner = q.clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            runner
-                .run(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
-        let start = std::time::Instant::now();
-        while !q.is_empty().unwrap() {
-            if let Ok(entry) = q.entry(ids[0])
-                && entry.attempts > 0
-            {
-                panic!("delivery to the real mox failed: {}\n{}", entry.last_error(), real.log());
-            }
-            assert!(start.elapsed() < std::time::Duration::from_secs(30), "{}", real.log());
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        let _ = stop.send(());
-        task.await.unwrap();
-    });
+    };
+    let to_real = submitted.elapsed();
+    // The top field is the receiver's; the other is ours, from the submission.
+    assert_eq!(results.len(), 2, "{results:#?}");
+    let received = &results[0];
+    assert_passes(received, "rs.example", "rs2026", "at the real mox");
+    assert!(results[1].contains("auth=pass"), "{results:#?}");
+    // It came in on the real mox's MX listener (port 25 of its 127.x address), over STARTTLS.
+    let received = mailclient_with("fields", real_ports.imap, &["from mox-rs serve", "Received"]);
+    let top = received.lines().next().unwrap_or_default();
+    assert!(
+        top.contains(&format!("by localhost ([{}])", real_mx_ip())) && top.contains("with ESMTPS"),
+        "{received}"
+    );
+    assert_eq!(text(&ours.mox(&["queue", "list"], b"")), "messages:\n(none)\n");
+    // Our serve asked the zone for the MX (the real mox for the sender's records).
+    let asked = dns.server.received_for("go.example");
+    assert!(asked.iter().any(|q| q.record_type == "MX"), "{asked:?}");
 
-    let results = mailclient_with("authresults", ports.imap, &["from our queue"]);
+    // (b) Submitted to the real mox, delivered by its queue to our SMTP listener.
+    let script = format!(
+        r#"
+import smtplib
+with smtplib.SMTP("127.0.0.1", {port}, timeout=30) as c:
+    c.login("mox@localhost", "moxmoxmox")
+    print(c.sendmail("mox@go.example", ["mox@rs.example"],
+        b"From: mox@go.example\r\nTo: mox@rs.example\r\nSubject: from the real mox serve\r\n"
+        b"Message-ID: <real-serve-1@go.example>\r\n\r\nHello from mox v0.0.17.\r\n"))
+"#,
+        port = real_ports.submission
+    );
+    let o = Command::new("/usr/bin/python3").args(["-c", &script]).output().unwrap();
+    assert!(o.status.success(), "submitting to the real mox:\n{}\n{}", text(&o), real.log());
+    let submitted = Instant::now();
+    let Some(results) =
+        wait_for_authresults(ours.ports.imap, "from the real mox serve", Duration::from_secs(60))
+    else {
+        panic!(
+            "the real mox did not deliver to our serve:\nreal mox:\n{}\nours:\n{}",
+            real.log(),
+            ours.log()
+        );
+    };
+    let to_ours = submitted.elapsed();
+    assert_eq!(results.len(), 2, "{results:#?}");
+    let received = &results[0];
+    assert_passes(received, "go.example", "go2026", "at our serve");
+    assert!(results[1].contains("auth=pass"), "{results:#?}");
+    let received =
+        mailclient_with("fields", ours.ports.imap, &["from the real mox serve", "Received"]);
+    let top = received.lines().next().unwrap_or_default();
+    assert!(
+        top.contains(&format!("by localhost ([{}])", our_mx_ip())) && top.contains("with ESMTPS"),
+        "{received}"
+    );
+    let asked = dns.server.received_for("rs.example");
+    assert!(asked.iter().any(|q| q.record_type == "MX"), "{asked:?}");
     real.stop();
-    assert!(results.contains("spf=pass"), "{results}");
-    assert!(results.contains("dkim=pass") && results.contains("header.d=example.org"), "{results}");
+    let (status, _) = ours.stop();
+    assert!(status.success(), "{}", ours.log());
+    eprintln!(
+        "both servers ready in {ready:?}; mox-rs -> real mox delivered in {to_real:?}, real mox \
+         -> mox-rs in {to_ours:?}; total {:?}",
+        started.elapsed()
+    );
 }

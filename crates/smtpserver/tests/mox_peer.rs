@@ -3,8 +3,8 @@
 //! server (the `serve` example, as `mox serve` runs this crate), found as the MX of the
 //! recipient's domain in the real mox's DNS; our Authentication-Results shows SPF and DKIM
 //! passing. The real mox runs in a mount namespace with a resolv.conf of its own, so it never
-//! resolves names outside this machine. (Delivery the other way, our queue to the real mox, is
-//! in bins/mox/tests/migration.rs.)
+//! resolves names outside this machine. This is the crate's own test with the real mox as the
+//! client; bins/mox/tests/migration.rs has delivery both ways through our `mox serve`.
 
 #![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
 

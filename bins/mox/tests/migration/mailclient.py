@@ -8,6 +8,7 @@ imaplib, independent of both servers. Run with /usr/bin/python3.
     mailclient.py login IMAPPORT USER PASS   log in (exit status 0) or fail (status 1)
     mailclient.py authresults IMAPPORT SUBJ  the Authentication-Results fields (unfolded, one a
                                              line) of the Inbox message with Subject SUBJ
+    mailclient.py fields IMAPPORT SUBJ NAME  the same for the fields called NAME
     mailclient.py dump-mbox-imported IMAPPORT  dump, with what mox v0.0.17's import mbox adds to
                                              each message taken out again (see below)
 
@@ -209,6 +210,10 @@ def try_login(port, user, password):
 
 
 def authresults(port, subject):
+    fields(port, subject, "Authentication-Results")
+
+
+def fields(port, subject, name):
     import email
     import email.policy
 
@@ -219,7 +224,7 @@ def authresults(port, subject):
         raise SystemExit(f"subject {subject!r}: found uids {uids}")
     data = check(c.uid("FETCH", uids[0], "(BODY.PEEK[HEADER])"), "fetch")
     header = email.message_from_bytes(data[0][1], policy=email.policy.compat32)
-    for value in header.get_all("Authentication-Results") or []:
+    for value in header.get_all(name) or []:
         print(" ".join(value.split()))
     c.logout()
 
@@ -231,6 +236,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if command == "authresults":
         authresults(port, sys.argv[3])
+        sys.exit(0)
+    if command == "fields":
+        fields(port, sys.argv[3], sys.argv[4])
         sys.exit(0)
     if command == "login":
         try_login(port, sys.argv[3], sys.argv[4])

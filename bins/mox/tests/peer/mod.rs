@@ -148,7 +148,14 @@ pub(crate) fn use_free_ports(dir: &Path) -> LocalservePorts {
     let mut config = std::fs::read_to_string(&conf).unwrap();
     let mut free = std::collections::BTreeMap::new();
     for old in [1025, 1587, 1465, 1143, 1993, 1080, 1443, 1081] {
-        let new = test_support::free_port().unwrap();
+        // Each port free on its own is not enough: the kernel may hand out the same one twice
+        // in a row, and mox then fails with "duplicate listener".
+        let new = loop {
+            let port = test_support::free_port().unwrap();
+            if !free.values().any(|&p| p == port) {
+                break port;
+            }
+        };
         config = config.replace(&format!("Port: {old}\n"), &format!("Port: {new}\n"));
         free.insert(old, new);
     }
