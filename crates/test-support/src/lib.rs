@@ -204,6 +204,14 @@ pub use smtp_peers::{
 };
 pub use trace::{Call, Event, Target, Trace, TraceError, Write};
 
+/// `n` different free ports (each free for TCP on 127.0.0.1 when returned): the ports are held
+/// until all are found, so no two are the same, as separate [`free_port`] calls can be.
+pub fn free_ports(n: usize) -> io::Result<Vec<u16>> {
+    let held: Vec<TcpListener> =
+        (0..n).map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0))).collect::<io::Result<_>>()?;
+    held.iter().map(|l| l.local_addr().map(|a| a.port())).collect()
+}
+
 /// A port on 127.0.0.1 that is free, for both TCP and UDP, at the time of the call, for
 /// starting an external peer (dnsmasq, Postfix) that must be told its port. Another process
 /// may take it before the peer binds it; tests should start the peer promptly.

@@ -102,12 +102,14 @@ impl MoxServer {
             "localserve -initonly: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // Five different ports: separately chosen free ports can repeat.
+        let free = crate::free_ports(5).expect("free ports");
         let ports = MoxPorts {
-            smtp: crate::free_port().expect("free port"),
-            submission: crate::free_port().expect("free port"),
-            submissions: crate::free_port().expect("free port"),
-            imap: crate::free_port().expect("free port"),
-            imaps: crate::free_port().expect("free port"),
+            smtp: free[0],
+            submission: free[1],
+            submissions: free[2],
+            imap: free[3],
+            imaps: free[4],
         };
         let conf = dir.join("mox.conf");
         let mut text = std::fs::read_to_string(&conf).expect("reading mox.conf");
