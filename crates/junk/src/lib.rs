@@ -62,6 +62,7 @@ pub use error::Error;
 pub use filter::{Class, Classification, Counts, Filter, Stats, TrainOutcome, Training, WordScore};
 pub use params::{AutomaticJunkFlags, Combining, JunkFilter, JunkFlagRules, MailboxClass, Params};
 pub use tokenize::Words;
+pub use train::AccountJunk;
 
 #[doc(hidden)]
 pub mod fuzzing;
