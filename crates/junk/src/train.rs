@@ -188,14 +188,37 @@ impl AccountJunk {
         mailbox: MailboxId,
         uids: Option<&UidSet>,
     ) -> Result<usize, Error> {
+        self.forget(account, mailbox, uids.unwrap_or(&UidSet::all()), true)
+    }
+
+    /// Untrains the messages of `mailbox` in `uids`, before they are removed whatever their
+    /// flags. Returns how many.
+    pub fn forget_uids(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &UidSet,
+    ) -> Result<usize, Error> {
+        self.forget(account, mailbox, uids, false)
+    }
+
+    fn forget(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &UidSet,
+        only_deleted: bool,
+    ) -> Result<usize, Error> {
         let Some(filter) = &self.filter else { return Ok(0) };
-        let all = UidSet::all();
-        let states = account.snapshot()?.message_states(mailbox, uids.unwrap_or(&all))?;
+        let mut states = account.snapshot()?.message_states(mailbox, uids)?;
+        if only_deleted {
+            states.retain(|s| s.flags.system.contains(store::SystemFlags::DELETED));
+        }
         let mut training = filter.training()?;
         let mut changed = 0;
-        for s in states.iter().filter(|s| s.flags.system.contains(store::SystemFlags::DELETED)) {
-            let out = training
-                .set_class(s.id, None, || Ok(filter.words(&account.read_message(s.id)?)))?;
+        for s in &states {
+            let out =
+                training.set_class(s.id, None, || Ok(filter.words(&account.read_message(s.id)?)))?;
             if out.untrained.is_some() {
                 changed += 1;
             }

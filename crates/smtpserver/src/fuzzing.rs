@@ -32,13 +32,24 @@ pub fn session(data: &[u8]) {
         1 => Service::Submission,
         _ => Service::Submissions,
     };
-    let mut config = SessionConfig::new(service, dns::Domain::parse("mox.example").unwrap_or_else(|_| unreachable()), true);
+    let mut config = SessionConfig::new(
+        service,
+        dns::Domain::parse("mox.example").unwrap_or_else(|_| unreachable()),
+        true,
+    );
     config.max_message_size = 2000;
     config.max_line_length = 300;
     config.max_recipients = 5;
     config.spill_threshold = 500;
     let tls = (first & 8 != 0).then(tls_info);
-    let mut s = Session::new(Arc::new(config), 1, "id".into(), [192, 0, 2, 1].into(), [192, 0, 2, 2].into(), tls);
+    let mut s = Session::new(
+        Arc::new(config),
+        1,
+        "id".into(),
+        [192, 0, 2, 1].into(),
+        [192, 0, 2, 2].into(),
+        tls,
+    );
     s.greet();
     let mut out = s.take_output();
     let chunk = usize::from(first >> 4) * 7 + 1;
@@ -108,7 +119,12 @@ fn respond(r: Request) -> Response {
         Request::Credentials { mut server, username } => {
             let known = username.starts_with('m');
             let step = server.credentials(known.then(credentials));
-            Response::Credentials { server, step, account: known.then(|| "mjl".into()), refuse: None }
+            Response::Credentials {
+                server,
+                step,
+                account: known.then(|| "mjl".into()),
+                refuse: None,
+            }
         }
         Request::AuthFinished { .. } => Response::AuthRecorded,
         Request::MailFrom { from, .. } => {

@@ -530,20 +530,32 @@ async fn deliver_checked(
         if p.decision.junk {
             flags.push("$Junk");
         }
+        let mut flags = store::Flags::parse(flags).unwrap_or_default();
+        // mox's AutomaticJunkFlags at delivery: the mailbox sets $Junk/$NotJunk, and the
+        // message trains the filter as those say (below, once stored).
+        crate::junk_settings::arrival_flags(
+            mailer,
+            &p.target.account,
+            &p.decision.mailbox,
+            &mut flags,
+        );
         targets.push(StoreTarget {
             account: p.target.account.clone(),
             mailbox: p.decision.mailbox.clone(),
             prefix: prefix_for(p),
-            flags: store::Flags::parse(flags).unwrap_or_default(),
+            flags,
             mail_from: mail_from.clone(),
             origin: Some(p.decision.origin.clone()),
         });
     }
-    if let Err(e) = store_delivery::deliver_all(mailer, targets, c.data.clone()).await {
-        tracing::error!(error = %e, "delivering to accounts");
-        let reply = e.reply(id);
-        return reply;
-    }
+    let stored = match store_delivery::deliver_all(mailer, targets, c.data.clone()).await {
+        Ok(stored) => stored,
+        Err(e) => {
+            tracing::error!(error = %e, "delivering to accounts");
+            return e.reply(id);
+        }
+    };
+    crate::junk_settings::train_delivered(mailer, &stored).await;
     // A message that got through now need not be kept as a reject (mox's RejectsRemove).
     if !c.origin.message_id.is_empty() {
         for p in &planned {
@@ -852,24 +864,22 @@ async fn analyze(
         }
     };
     tracing::info!(conclusive = verdict.conclusive, junk = ?verdict.junk, method = verdict.method.as_str(), "reputation analyzed");
-    let filter = match mailer.directory.junk_filter(&target.account) {
-        None => None,
-        Some(jf) => match junk::Filter::open(&account.dir().join("junkfilter"), &jf.params) {
-            Ok(f) => Some((f, jf.threshold)),
-            Err(e) => {
-                tracing::error!(error = %e, "open junkfilter");
-                text.push(format!("open junkfilter: {e}"));
-                return reject(
-                    451,
-                    Ecode::SYS_OTHER,
-                    "error processing",
-                    "junk-filter-error",
-                    text,
-                    mailbox,
-                    &origin,
-                );
-            }
-        },
+    // The account's filter stays open between deliveries (see junk_settings).
+    let filter = match mailer.junk.account(&*mailer.directory, &target.account, &account) {
+        Ok(s) => s.junk.filter.zip(s.threshold),
+        Err(e) => {
+            tracing::error!(error = %e, "open junkfilter");
+            text.push(format!("open junkfilter: {e}"));
+            return reject(
+                451,
+                Ecode::SYS_OTHER,
+                "error processing",
+                "junk-filter-error",
+                text,
+                mailbox,
+                &origin,
+            );
+        }
     };
     let input = junk::decision::Input {
         tls: ctx.tls.is_some(),
