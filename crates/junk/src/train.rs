@@ -217,8 +217,8 @@ impl AccountJunk {
         let mut training = filter.training()?;
         let mut changed = 0;
         for s in &states {
-            let out =
-                training.set_class(s.id, None, || Ok(filter.words(&account.read_message(s.id)?)))?;
+            let out = training
+                .set_class(s.id, None, || Ok(filter.words(&account.read_message(s.id)?)))?;
             if out.untrained.is_some() {
                 changed += 1;
             }

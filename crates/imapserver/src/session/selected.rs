@@ -134,6 +134,11 @@ impl Session {
         self.auth().map(|a| a.account.clone()).ok_or_else(|| Failure::bad("not authenticated"))
     }
 
+    /// The account's junk settings, if the server has any for it.
+    pub(crate) fn junk(&self) -> Option<junk::AccountJunk> {
+        self.auth().and_then(|a| a.junk.clone())
+    }
+
     pub(crate) fn selected(&self) -> Result<&Selected, Failure> {
         self.auth()
             .and_then(|a| a.selected.as_ref())
