@@ -292,6 +292,19 @@ impl Filter {
         table.counts.get(&word_hash(word)).copied().unwrap_or_default()
     }
 
+    /// Every word of the database with its counts, in word order: for comparing two filters
+    /// (a retrain must give the same) and for inspecting one.
+    pub fn dump(&self) -> Result<Vec<(String, Counts)>, Error> {
+        let inner = &self.inner;
+        let txn = inner.env.read_txn().map_err(inner.db_err("begin read transaction"))?;
+        let mut out = Vec::new();
+        for item in inner.words.iter(&txn).map_err(inner.db_err("read words"))? {
+            let (k, v) = item.map_err(inner.db_err("read words"))?;
+            out.push((String::from_utf8_lossy(k).into_owned(), decode_counts(v)));
+        }
+        Ok(out)
+    }
+
     /// Messages trained, words known, and the database size.
     pub fn stats(&self) -> Result<Stats, Error> {
         let inner = &self.inner;
