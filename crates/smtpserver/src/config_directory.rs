@@ -154,6 +154,7 @@ impl Directory for ConfigDirectory {
             max_outgoing_messages_per_day: positive(a.max_outgoing_messages_per_day),
             max_first_time_recipients_per_day: positive(a.max_first_time_recipients_per_day),
             login_disabled: a.login_disabled.clone().filter(|m| !m.is_empty()),
+            subject_pass_period: Some(a.subject_pass.period).filter(|p| !p.is_zero()),
         })
     }
 

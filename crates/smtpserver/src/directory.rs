@@ -70,6 +70,10 @@ pub struct AccountSettings {
     pub max_first_time_recipients_per_day: u32,
     /// `LoginDisabled`: logins are refused with this text.
     pub login_disabled: Option<String>,
+    /// `SubjectPass.Period`: moderately spammy messages from first-time senders are refused
+    /// with a token that lets the message through when sent again with it in the subject,
+    /// for this long. `None`: no SubjectPass.
+    pub subject_pass_period: Option<std::time::Duration>,
 }
 
 /// A local recipient: an account and the destination the address matched.

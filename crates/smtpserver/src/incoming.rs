@@ -881,6 +881,42 @@ async fn analyze(
             );
         }
     };
+    // SubjectPass: a key per recipient address, from the account's secret.
+    let subject_pass = match settings.subject_pass_period {
+        None => None,
+        Some(period) => match junk::subjectpass::account_secret(account.dir()) {
+            Ok(secret) => {
+                let key = junk::subjectpass::address_key(&secret, &target.canonical);
+                let valid = c.msg_from.as_ref().is_some_and(|from| {
+                    let subject = header.get("subject").map(|s| s.decoded_value());
+                    let subject = subject.as_deref().unwrap_or("");
+                    let r = junk::subjectpass::verify(
+                        &key,
+                        subject,
+                        &from.to_string(),
+                        now,
+                        period.as_secs(),
+                    );
+                    tracing::debug!(result = ?r, "subjectpass");
+                    r.is_ok()
+                });
+                Some((key, valid))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "subjectpass key");
+                text.push(format!("subjectpass key: {e}"));
+                return reject(
+                    451,
+                    Ecode::SYS_OTHER,
+                    "error processing",
+                    "subjectpass-error",
+                    text,
+                    mailbox,
+                    &origin,
+                );
+            }
+        },
+    };
     let input = junk::decision::Input {
         tls: ctx.tls.is_some(),
         iprev_pass: c.iprev.status == IprevStatus::Pass,
@@ -891,6 +927,11 @@ async fn analyze(
         is_report,
         dmarc_pass,
         threshold: filter.as_ref().map(|(_, t)| *t),
+        subject_pass: match &subject_pass {
+            None => junk::decision::SubjectPass::NotConfigured,
+            Some((_, true)) => junk::decision::SubjectPass::Valid,
+            Some((_, false)) => junk::decision::SubjectPass::Invalid,
+        },
         jitter: jitter(),
         ..junk::decision::Input::new(&verdict)
     };
@@ -921,10 +962,18 @@ async fn analyze(
     };
     text.append(&mut d.reason_text);
     if !d.accept {
-        let (code, ecode, msg) = match &d.reply {
+        let (code, ecode, mut msg) = match &d.reply {
             Some(r) => (r.code, parse_ecode(r.enhanced), r.text.clone()),
             None => (451, Ecode::SYS_OTHER, "error processing".to_string()),
         };
+        if d.give_subject_pass
+            && let (Some((key, _)), Some(from)) = (&subject_pass, &c.msg_from)
+        {
+            tracing::info!(
+                "permanent reject with subjectpass hint of moderately spammy email without reputation"
+            );
+            msg.push_str(&junk::subjectpass::generate(key, &from.to_string(), now));
+        }
         return reject(code, ecode, &msg, d.reason, text, mailbox, &origin);
     }
     let first_time = d.reason == "no-bad-signals"

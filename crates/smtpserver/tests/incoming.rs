@@ -668,3 +668,78 @@ async fn old_rejects_are_removed() {
         s.stop().await;
     }
 }
+
+/// SubjectPass: a first-time sender with DMARC pass from a blocklisted IP is refused
+/// permanently with a token; the same message sent again with the token in its subject is
+/// delivered (reason `subjectpass`), and a token for another sender does not work.
+#[tokio::test]
+async fn subject_pass_token_lets_a_retry_through() {
+    let configure = |d: &mut smtpserver::directory::StaticDirectory| {
+        d.add_account(
+            "mjl",
+            None,
+            smtpserver::directory::AccountSettings {
+                rejects_mailbox: Some("Rejects".into()),
+                subject_pass_period: Some(Duration::from_secs(12 * 3600)),
+                ..Default::default()
+            },
+        );
+    };
+    let s = TestServer::start(Options {
+        zone: zone(),
+        dnsbl_zones: vec!["bl.example".into()],
+        configure: Some(Box::new(configure)),
+        ..Default::default()
+    })
+    .await;
+    // Signed after the subject is set: DKIM (and so DMARC) must pass.
+    let signed_with_subject = |subject: &str| {
+        let msg = format!(
+            "From: Alice <alice@remote.example>\r\nTo: mjl@mox.example\r\nSubject: {subject}\r\nMessage-Id: <sp{}@remote.example>\r\n\r\nplease read\r\n",
+            subject.len()
+        );
+        let signer = dkim::Signer::new(
+            dns::Domain::parse("remote.example").unwrap(),
+            dkim::Selector::parse("sel").unwrap(),
+            key(),
+        );
+        let headers = dkim::sign(&[signer], msg.as_bytes(), std::time::SystemTime::now()).unwrap();
+        format!("{headers}{msg}")
+    };
+    let mut c = Raw::connect_from(s.smtp, Some("127.0.0.3".parse().unwrap())).await;
+    assert!(c.reply().await.starts_with("220"));
+    assert!(c.cmd("EHLO mail.remote.example").await.starts_with("250"));
+    let r = c
+        .deliver("alice@remote.example", &["mjl@mox.example"], &signed_with_subject("hello"))
+        .await;
+    assert!(r.starts_with("550 5.7.1 Your message resembles spam."), "{r}");
+    let token = regex::Regex::new(r"\(pass:[A-Za-z0-9_-]+\)")
+        .unwrap()
+        .find(&r)
+        .unwrap()
+        .as_str()
+        .to_string();
+    // A token that was tampered with does not pass.
+    let mut bad = token.clone();
+    bad.replace_range(7..8, if &token[7..8] == "A" { "B" } else { "A" });
+    let r = c
+        .deliver(
+            "alice@remote.example",
+            &["mjl@mox.example"],
+            &signed_with_subject(&format!("hello {bad}")),
+        )
+        .await;
+    assert!(r.starts_with("550 5.7.1"), "{r}");
+    let r = c
+        .deliver(
+            "alice@remote.example",
+            &["mjl@mox.example"],
+            &signed_with_subject(&format!("hello {token}")),
+        )
+        .await;
+    assert!(r.starts_with("250"), "{r}");
+    let inbox = s.messages("mjl", "Inbox");
+    assert_eq!(inbox.len(), 1);
+    assert!(inbox[0].prefix.starts_with("X-Mox-Reason: subjectpass;"), "{}", inbox[0].prefix);
+    s.stop().await;
+}
