@@ -223,10 +223,10 @@ impl<'p> Tokenizer<'p> {
             let c = b[i];
             let class = BYTE_CLASS[usize::from(c)];
             if class & ALNUM != 0 {
-                // A run of ASCII letters and digits, with the classes of its bytes gathered
-                // on the way (what the word rules need, with the consonants of long runs).
+                // A run of ASCII letters and digits. What the word rules need is gathered on
+                // the way: the classes seen, and which of the first 64 bytes are consonants.
                 let start = i;
-                let (len, seen) = scan_run(&b[i..]);
+                let (len, seen, consonants) = scan_run(&b[i..]);
                 i += len;
                 let next = b.get(i).copied();
                 if self.word.is_empty() && next.is_none_or(|n| n.is_ascii() && n != b'\'') {
@@ -234,7 +234,7 @@ impl<'p> Tokenizer<'p> {
                     // space (which ends no other word: it is skipped).
                     let run = &text[start..i];
                     i += 1;
-                    if !acceptable_run(run, seen, consonant_bits(run.as_bytes())) {
+                    if !acceptable_run(run, seen, consonants) {
                         continue;
                     }
                     // Most words of a message are words it had before: a short word in the
@@ -369,34 +369,20 @@ fn recent_slot(key: u64) -> usize {
     (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - RECENT_SLOTS.trailing_zeros())) as usize
 }
 
-/// The length of the run of ASCII letters and digits that `b` starts with, and the classes of
-/// its bytes. The hottest loop of classification: one table load, one test and one or per
-/// byte (the consonants are looked at apart, only for runs long enough to matter).
+/// The length of the run of ASCII letters and digits that `b` starts with, the classes of its
+/// bytes, and a bit per consonant (or digit 2-9) among its first 64 bytes.
 #[inline(always)]
-fn scan_run(b: &[u8]) -> (usize, u8) {
-    let mut seen = 0u8;
+fn scan_run(b: &[u8]) -> (usize, u8, u64) {
+    let (mut seen, mut consonants) = (0u8, 0u64);
     for (k, &c) in b.iter().enumerate() {
         let class = BYTE_CLASS[usize::from(c)];
         if class & ALNUM == 0 {
-            return (k, seen);
+            return (k, seen, consonants);
         }
         seen |= class;
+        consonants |= u64::from(class & RANDOM != 0) << (k & 63);
     }
-    (b.len(), seen)
-}
-
-/// A bit per consonant (or digit 2-9) among the first 64 bytes of an ASCII run; 0 for runs
-/// shorter than the 6 that [`acceptable_run`]'s rule needs (most words), without looking.
-#[inline(always)]
-fn consonant_bits(run: &[u8]) -> u64 {
-    if run.len() < 6 {
-        return 0;
-    }
-    let mut consonants = 0u64;
-    for (k, &c) in run.iter().take(64).enumerate() {
-        consonants |= u64::from(BYTE_CLASS[usize::from(c)] & RANDOM != 0) << k;
-    }
-    consonants
+    (b.len(), seen, consonants)
 }
 
 /// Whether `s` starts with an alphabetic character.
@@ -712,10 +698,14 @@ binaryword\r\n\
         let alphabet = ["a", "e", "b", "x", "f", "0", "1", "2", "9", "é", "ß", "'", "0x", "B", "E"];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut checked = 0;
-        // The consonant bits as the tokenizer computes them: none for runs under 6 bytes.
         let run_verdict = |w: &str| {
-            let seen = w.bytes().fold(0u8, |seen, c| seen | BYTE_CLASS[usize::from(c)]);
-            acceptable_run(w, seen, consonant_bits(w.as_bytes()))
+            let (mut seen, mut consonants) = (0u8, 0u64);
+            for (i, &c) in w.as_bytes().iter().enumerate() {
+                let class = BYTE_CLASS[usize::from(c)];
+                seen |= class;
+                consonants |= u64::from(class & RANDOM != 0) << (i & 63);
+            }
+            acceptable_run(w, seen, consonants)
         };
         let mut words: Vec<String> = Vec::new();
         for len in 0..40 {
