@@ -81,7 +81,11 @@ pub fn next_connection_id() -> u64 {
 
 /// Serves connections from `listener` until `shutdown` becomes true; then asks every session
 /// to log out (`* BYE`) and waits for them to finish.
-pub async fn serve(listener: TcpListener, config: Arc<ListenerConfig>, shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    config: Arc<ListenerConfig>,
+    shutdown: watch::Receiver<bool>,
+) {
     let tasks = Arc::new(std::sync::Mutex::new(tokio::task::JoinSet::new()));
     let spawner = {
         let tasks = tasks.clone();
@@ -93,7 +97,8 @@ pub async fn serve(listener: TcpListener, config: Arc<ListenerConfig>, shutdown:
         }
     };
     serve_with(listener, config, shutdown, spawner).await;
-    let mut set = std::mem::take(&mut *tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let mut set =
+        std::mem::take(&mut *tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     while set.join_next().await.is_some() {}
 }
 

@@ -306,6 +306,7 @@ impl Session {
         // CLOSE expunges \Deleted messages silently (RFC 9051 §6.4.1), unless read-only.
         if !sel.read_only && !sel.deleted {
             let (id, account) = (sel.id, self.acct()?);
+            self.train(|junk| junk.forget_deleted(&account, id, None));
             match account.expunge(id, None) {
                 Ok(_) => {}
                 Err(
