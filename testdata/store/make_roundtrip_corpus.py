@@ -82,7 +82,7 @@ def flag_headers(flags, eol):
         out += b"X-Status: " + x.encode() + eol
     kws = [f for f in flags if not f.startswith("\\")]
     if kws:
-        out += b"X-Keywords: " + " ".join(kws).encode() + eol
+        out += b"X-Keywords: " + ",".join(kws).encode() + eol
     return out
 
 

@@ -34,6 +34,8 @@ pub(crate) fn command() -> clap::Command {
 }
 
 /// What parsing the arguments came to.
+// Made once per process and matched at once: the size of its largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Parsed {
     /// Run this command.

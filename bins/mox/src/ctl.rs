@@ -52,14 +52,28 @@ pub(crate) enum Request {
     /// Remove an address.
     AddressRm { address: String },
     /// Add a domain, with new DKIM keys, delivering `localpart`@domain (or a catchall) to an
-    /// account.
-    DomainAdd { domain: String, account: String, localpart: Option<String> },
+    /// account; `disabled` adds it in mox's disabled mode.
+    DomainAdd {
+        domain: String,
+        account: String,
+        localpart: Option<String>,
+        #[serde(default)]
+        disabled: bool,
+    },
     /// Remove a domain.
     DomainRm { domain: String },
     /// Import a maildir or mbox that the server can read into an account's mailbox.
     Import { format: ImportFormat, account: String, mailbox: String, path: PathBuf },
     /// Back up the data directory to `dest` while serving.
     Backup { dest: PathBuf },
+    /// List the queue entries matching `filter` (`mox queue list`).
+    QueueList { filter: queue::Filter },
+    /// Schedule the matching entries for immediate delivery (`mox queue kick`).
+    QueueKick { filter: queue::Filter },
+    /// Remove the matching entries without DSNs (`mox queue drop`).
+    QueueDrop { filter: queue::Filter },
+    /// The message of a queue entry as queued, as [`Reply::Data`] (`mox queue dump`).
+    QueueDump { id: u64 },
 }
 
 /// What `Request::Import` reads.
@@ -93,6 +107,8 @@ impl std::fmt::Debug for Request {
 pub(crate) enum Reply {
     /// Text for the command's standard output (a line or more, with its newlines).
     Output(String),
+    /// Bytes for the command's standard output, for data that need not be UTF-8 (a message).
+    Data(Vec<u8>),
     /// Progress of a long operation: `start` names it, then `advance`, then `finish`.
     Progress(Progress),
     /// The command succeeded.

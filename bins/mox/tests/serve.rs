@@ -109,11 +109,39 @@ fn serve_follows_domains_conf_and_carries_out_control_commands() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "imported 8 messages into \"Imported\"\n");
     assert!(server.log().contains("\"command\":\"import\""), "went through the server");
+    // Configuration changes go through the running server, which uses them at once (no
+    // wait for the domains.conf poll: the password is set right after the account is added).
+    let out = server.mox(&["config", "account", "add", "third", "third@localhost"], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(server.log().contains("\"command\":\"account-add\""), "went through the server");
+    let out = server.mox(&["setaccountpassword", "third@localhost"], b"pw-third\n");
+    assert!(out.status.success(), "{}\n{}", text(&out.stderr), server.log());
+    let out = server.mox(&["config", "address", "add", "extra@localhost", "third"], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = server.mox(&["config", "domain", "add", "-disabled", "example.org", "third"], b"");
+    assert!(out.status.success(), "{}\n{}", text(&out.stderr), server.log());
+    assert!(server.log().contains("\"disabled\":true"), "{}", server.log());
+    let written = std::fs::read_to_string(&domains).expect("domains.conf");
+    assert!(written.contains("\texample.org:\n\t\tDisabled: true\n"), "{written}");
+    // An edit the configuration refuses is reported in one line, and changes nothing.
+    let out = server.mox(&["config", "account", "add", "fourth", "fourth@nowhere.example"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("nowhere.example"), "{}", text(&out.stderr));
+    let out = server.mox(&["config", "address", "rm", "extra@localhost"], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = server.mox(&["setaccountpassword", "extra@localhost"], b"pw\n");
+    assert_eq!(out.status.code(), Some(1), "the address is gone at once");
+    // As in mox, a domain with addresses (postmaster@example.org went to the existing account)
+    // is not removed; the refusal names the address.
+    let out = server.mox(&["config", "domain", "rm", "example.org"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("postmaster@example.org"), "{}", text(&out.stderr));
+
     // The server writes the backup, as its user: into a directory it may write.
     let backup = dir.join("backup-test");
     let out = server.mox(&["backup", "-verbose", backup.to_str().expect("utf-8")], b"");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("backup of 2 accounts done"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("backup of 3 accounts done"), "{}", text(&out.stdout));
 
     // SIGTERM stops it as cleanly as `mox stop`.
     let pid = server.pid();

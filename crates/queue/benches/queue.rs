@@ -39,10 +39,13 @@ fn main() {
     if let Ok(stats) = std::env::var(SINK_VAR) {
         return sink(&stats);
     }
-    let mut options = Options { batch: 1024, messages: 10_000, size: 10 * 1024, filler: 90_000, connections: 16 };
+    let mut options =
+        Options { batch: 1024, messages: 10_000, size: 10 * 1024, filler: 90_000, connections: 16 };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut value = || args.next().and_then(|v| v.parse::<usize>().ok()).expect("a number after the option");
+        let mut value = || {
+            args.next().and_then(|v| v.parse::<usize>().ok()).expect("a number after the option")
+        };
         match arg.as_str() {
             "--messages" => options.messages = value(),
             "--size" => options.size = value(),
@@ -56,12 +59,15 @@ fn main() {
     if let Ok(filter) = std::env::var("QUEUE_BENCH_LOG") {
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(bench(options));
 }
 
 async fn bench(options: Options) {
-    let dir = tempfile::tempdir_in(std::env::var("QUEUE_BENCH_DIR").unwrap_or_else(|_| "/tmp".into())).unwrap();
+    let dir =
+        tempfile::tempdir_in(std::env::var("QUEUE_BENCH_DIR").unwrap_or_else(|_| "/tmp".into()))
+            .unwrap();
     let stats_file = dir.path().join("sink-stats");
     let mut sink = std::process::Command::new(std::env::current_exe().unwrap())
         .env(SINK_VAR, &stats_file)
@@ -74,19 +80,30 @@ async fn bench(options: Options) {
         std::io::BufReader::new(sink.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
         assert_eq!(line.trim(), "READY", "sink did not start");
     }
-    let zone = format!("sink.bench MX 10 mx.sink.bench\nmx.sink.bench A {SINK_IP}\nheld.bench MX 10 mx.sink.bench");
+    let zone = format!(
+        "sink.bench MX 10 mx.sink.bench\nmx.sink.bench A {SINK_IP}\nheld.bench MX 10 mx.sink.bench"
+    );
     let resolver = Arc::new(dns::MockResolver::from_zone(&zone).unwrap());
     let mut settings = Settings::new(dns::Domain::parse("mail.queue.bench").unwrap());
     settings.max_connections_per_domain = options.connections;
     settings.batch_size = options.batch;
     let queue = Queue::builder(dir.path().join("queue"), settings)
         .resolver(resolver)
-        .mtasts_fetcher(mtasts::Fetcher::new().with_connector(mtasts::FixedConnector::new("127.0.0.1:9".parse().unwrap())))
+        .mtasts_fetcher(
+            mtasts::Fetcher::new()
+                .with_connector(mtasts::FixedConnector::new("127.0.0.1:9".parse().unwrap())),
+        )
         .open()
         .unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let runner = queue.clone();
-    let task = tokio::spawn(async move { runner.run(async { let _ = stopped.await; }).await });
+    let task = tokio::spawn(async move {
+        runner
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
 
     println!(
         "queue bench: {} messages of {} bytes, up to {} connections, filler {} entries",
@@ -97,7 +114,15 @@ async fn bench(options: Options) {
 
     // Fill to 100,000 entries with held messages for another domain.
     let started = Instant::now();
-    add_many(&queue, options.filler, 1024, "held.bench", Some(SystemTime::now() + Duration::from_secs(86400)), 1_000_000).await;
+    add_many(
+        &queue,
+        options.filler,
+        1024,
+        "held.bench",
+        Some(SystemTime::now() + Duration::from_secs(86400)),
+        1_000_000,
+    )
+    .await;
     let fill = started.elapsed();
     println!(
         "filler: {} held entries added in {:.1}s ({:.0}/s); queue holds {}",
@@ -134,7 +159,13 @@ fn print_round(what: &str, r: &Round) {
     );
 }
 
-async fn round(queue: &Queue, options: &Options, domain: &str, id_base: usize, stats: &std::path::Path) -> Round {
+async fn round(
+    queue: &Queue,
+    options: &Options,
+    domain: &str,
+    id_base: usize,
+    stats: &std::path::Path,
+) -> Round {
     let before = queue.stats();
     let sink_before = read_sink(stats);
     // Held while adding, so adding and delivering are measured apart: the messages are due in
@@ -157,7 +188,11 @@ async fn round(queue: &Queue, options: &Options, domain: &str, id_base: usize, s
     let delivered = started.elapsed();
     let after = queue.stats();
     let sink_after = read_sink(stats);
-    assert_eq!(sink_after.1 - sink_before.1, options.messages as u64, "the sink got every message once");
+    assert_eq!(
+        sink_after.1 - sink_before.1,
+        options.messages as u64,
+        "the sink got every message once"
+    );
     Round {
         added_per_sec: options.messages as f64 / added.as_secs_f64(),
         delivered_per_sec: options.messages as f64 / delivered.as_secs_f64(),
@@ -167,7 +202,14 @@ async fn round(queue: &Queue, options: &Options, domain: &str, id_base: usize, s
     }
 }
 
-async fn add_many(queue: &Queue, n: usize, size: usize, domain: &str, hold: Option<SystemTime>, id_base: usize) {
+async fn add_many(
+    queue: &Queue,
+    n: usize,
+    size: usize,
+    domain: &str,
+    hold: Option<SystemTime>,
+    id_base: usize,
+) {
     let next = Arc::new(AtomicU64::new(0));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..64 {
@@ -219,9 +261,12 @@ fn peak_rss_mb() -> f64 {
 
 /// The sink MX: accepts everything, discards data, counts connections and messages.
 fn sink(stats: &str) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind((SINK_IP, 25)).await.expect("bind 127.0.0.70:25 (needs root)");
+        let listener = tokio::net::TcpListener::bind((SINK_IP, 25))
+            .await
+            .expect("bind 127.0.0.70:25 (needs root)");
         println!("READY");
         let counts = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
         let path = stats.to_string();
@@ -229,7 +274,11 @@ fn sink(stats: &str) {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(50)).await;
-                let text = format!("{} {}\n", writer_counts.0.load(Ordering::Relaxed), writer_counts.1.load(Ordering::Relaxed));
+                let text = format!(
+                    "{} {}\n",
+                    writer_counts.0.load(Ordering::Relaxed),
+                    writer_counts.1.load(Ordering::Relaxed)
+                );
                 let tmp = format!("{path}.tmp");
                 let _ = std::fs::write(&tmp, text);
                 let _ = std::fs::rename(&tmp, &path);
@@ -262,8 +311,12 @@ async fn session(conn: tokio::net::TcpStream, messages: &AtomicU64) -> std::io::
         }
         let verb = line.get(..4).map(|v| v.to_ascii_uppercase()).unwrap_or_default();
         match verb.as_slice() {
-            b"EHLO" => replies.extend_from_slice(b"250-sink.bench\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 0\r\n"),
-            b"HELO" | b"MAIL" | b"RCPT" | b"RSET" | b"NOOP" => replies.extend_from_slice(b"250 ok\r\n"),
+            b"EHLO" => replies.extend_from_slice(
+                b"250-sink.bench\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 0\r\n",
+            ),
+            b"HELO" | b"MAIL" | b"RCPT" | b"RSET" | b"NOOP" => {
+                replies.extend_from_slice(b"250 ok\r\n")
+            }
             b"DATA" => {
                 replies.extend_from_slice(b"354 go\r\n");
                 write.write_all(&replies).await?;

@@ -263,7 +263,12 @@ mod tests {
         assert_eq!(f(Filter { from: Some("ME@".into()), ..Filter::default() }), [1, 2]);
         let bad = Filter { to_domain: Some("a..b".into()), ..Filter::default() };
         assert!(bad.normalized().is_err());
-        let json = serde_json::to_string(&Filter { ids: vec![QueueId(3)], to: Some("@x".into()), ..Filter::default() }).unwrap();
+        let json = serde_json::to_string(&Filter {
+            ids: vec![QueueId(3)],
+            to: Some("@x".into()),
+            ..Filter::default()
+        })
+        .unwrap();
         assert!(json.contains(r#""IDs":[3]"#) && json.contains(r#""To":"@x""#), "{json}");
         let back: Filter = serde_json::from_str(r#"{"IDs":[1,2],"Transport":""}"#).unwrap();
         assert_eq!((back.ids.len(), back.transport.as_deref()), (2, Some("")));

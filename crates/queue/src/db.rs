@@ -591,7 +591,11 @@ fn writer_loop(db: std::sync::Weak<Db>, receiver: mpsc::Receiver<Job>) {
             return;
         };
         let result = db.commit_batch(&mut jobs);
-        tracing::trace!(jobs = jobs.len(), ms = started.elapsed().as_secs_f64() * 1000.0, "queue: committed");
+        tracing::trace!(
+            jobs = jobs.len(),
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "queue: committed"
+        );
         for (job, outcome) in jobs.into_iter().zip(result) {
             let _ = job.done.send(outcome);
         }

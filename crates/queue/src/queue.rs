@@ -261,7 +261,8 @@ impl Queue {
     /// delivering process sees the changes at its next look at the schedule (within a
     /// minute). Nothing is delivered through this handle, and no files are cleaned up.
     pub fn open_admin(dir: impl Into<PathBuf>) -> Result<Queue, Error> {
-        let hostname = dns::Domain::parse("localhost").map_err(|e| Error::InvalidFilter(e.to_string()))?;
+        let hostname =
+            dns::Domain::parse("localhost").map_err(|e| Error::InvalidFilter(e.to_string()))?;
         Queue::builder(dir, Settings::new(hostname))
             .resolver(Arc::new(dns::MockResolver::new()))
             .open_inner(None)
@@ -730,10 +731,13 @@ mod tests {
         };
         let first = open().unwrap();
         assert!(matches!(open(), Err(Error::Locked { .. })));
-        // The operator's handle works beside it.
+        // LMDB allows one environment per path and process (heed refuses a second), so the
+        // operator's handle is opened here after the delivering one is gone; beside a running
+        // server it is another process (the `mox queue` command tests).
+        drop(first);
         let admin = Queue::open_admin(dir.path()).unwrap();
         assert!(admin.is_empty().unwrap());
-        drop(first);
+        drop(admin);
         let _again = open().unwrap();
     }
 

@@ -50,8 +50,8 @@ pub struct Login {
 /// What every service of a running server shares. Services get an `Arc<Runtime>`.
 pub struct Runtime {
     config: RwLock<Arc<config::Config>>,
-    accounts: Accounts,
-    auth_limiter: AuthLimiter,
+    accounts: Arc<Accounts>,
+    auth_limiter: Arc<AuthLimiter>,
     resolver: Arc<dyn dns::Resolver>,
     shutdown: Shutdown,
     mode: Mode,
@@ -85,10 +85,10 @@ impl Runtime {
         }
         Runtime {
             config: RwLock::new(options.config),
-            accounts,
-            auth_limiter: options.auth_limiter.unwrap_or_else(|| {
+            accounts: Arc::new(accounts),
+            auth_limiter: Arc::new(options.auth_limiter.unwrap_or_else(|| {
                 AuthLimiter::new(Duration::from_secs(1), Duration::from_secs(15))
-            }),
+            })),
             resolver: options.resolver,
             shutdown: options.shutdown,
             mode: options.mode,
@@ -114,9 +114,19 @@ impl Runtime {
         &self.accounts
     }
 
+    /// The accounts, for a service that keeps its own handle (the SMTP server's directory).
+    pub fn shared_accounts(&self) -> Arc<Accounts> {
+        self.accounts.clone()
+    }
+
     /// Failed-login accounting, shared by SMTP and IMAP.
     pub fn auth_limiter(&self) -> &AuthLimiter {
         &self.auth_limiter
+    }
+
+    /// The failed-login accounting, for a service that keeps its own handle (the SMTP server).
+    pub fn shared_auth_limiter(&self) -> Arc<AuthLimiter> {
+        self.auth_limiter.clone()
     }
 
     /// The resolver for every lookup.

@@ -285,6 +285,14 @@ impl Mailer {
         }
         let domain = match &path.domain {
             PathDomain::Domain(d) => d.clone(),
+            PathDomain::Ip(_) if submission && self.localserve.is_some() => {
+                return (
+                    Ok(Target::Local(
+                        self.localserve.clone().unwrap_or_else(|| self.directory.postmaster()),
+                    )),
+                    spf,
+                );
+            }
             PathDomain::Ip(ip) if submission => {
                 return (
                     self.remote(format!(
@@ -319,12 +327,14 @@ impl Mailer {
                 Ecode::MAILBOX_DISABLED,
                 "recipient domain temporarily disabled",
             )),
-            Lookup::UnknownDomain if submission => self.remote(address.to_string()),
+            // mox localserve: unknown recipients, also of submitted mail, go to the local
+            // account; nothing leaves the machine.
             Lookup::UnknownAddress | Lookup::UnknownDomain if self.localserve.is_some() => {
                 Ok(Target::Local(
                     self.localserve.clone().unwrap_or_else(|| self.directory.postmaster()),
                 ))
             }
+            Lookup::UnknownDomain if submission => self.remote(address.to_string()),
             Lookup::UnknownDomain => {
                 Err(Reply::new(550, Ecode::ADDR_UNKNOWN_MAILBOX, "not accepting email for domain"))
             }

@@ -233,13 +233,16 @@ impl Connection {
                     }
                     let timeout = session.read_timeout();
                     let idle = session.is_idle();
+                    // Biased: an idle connection of a stopping server says goodbye (421)
+                    // even when the client's next command is already there to read.
                     let read = tokio::select! {
-                        r = tokio::time::timeout(timeout, self.read_more()) => r,
+                        biased;
                         _ = shutdown.wait(), if idle => {
                             session.shutting_down();
                             self.flush(session).await?;
                             return self.close().await;
                         }
+                        r = tokio::time::timeout(timeout, self.read_more()) => r,
                     };
                     match read {
                         Err(_) => {

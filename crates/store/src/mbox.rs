@@ -261,7 +261,9 @@ pub(crate) fn write_message(
     }
     if !flags.keywords.is_empty() {
         let kws: Vec<&str> = flags.keywords.iter().map(Keyword::as_str).collect();
-        flag_headers.extend_from_slice(format!("X-Keywords: {}", kws.join(" ")).as_bytes());
+        // Comma-separated, as mox writes them: mox v0.0.17's import splits on commas only (a
+        // space-separated list reaches it as one invalid keyword, and is dropped).
+        flag_headers.extend_from_slice(format!("X-Keywords: {}", kws.join(",")).as_bytes());
         flag_headers.extend_from_slice(eol);
     }
     let split = match flag_headers_position(data) {
@@ -373,6 +375,23 @@ Subject: two\n\nbody\n\n\n";
             assert_eq!(read[i].data, messages[i].0);
             assert_eq!(read[i].sender, "s@example.org");
         }
+    }
+
+    #[test]
+    fn keywords_are_written_comma_separated_as_mox_reads_them() {
+        let flags = Flags::parse(["\\Seen", "$Forwarded", "project-x"]).unwrap();
+        let mut out = Vec::new();
+        let received = Timestamp::from_unix(533_240_568);
+        write_message(
+            &mut out,
+            "s@example.org",
+            received,
+            &flags,
+            b"Subject: s\n\nx\n",
+            LineEnding::Lf,
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\nStatus: R\nX-Keywords: $Forwarded,project-x\n"), "{text}");
     }
 
     #[test]

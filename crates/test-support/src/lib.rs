@@ -197,7 +197,7 @@ use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 pub use dns_server::{DnsTestServer, ReceivedQuery};
 pub use durability::{Acknowledged, Checked, Durable, Strace, Violation};
 pub use https_server::{HttpsTestServer, TestCa, Validity, http_response};
-pub use mox_server::{MoxMode, MoxPorts, MoxServer};
+pub use mox_server::{MoxMode, MoxOptions, MoxPorts, MoxServer};
 pub use smtp_peers::{
     Aiosmtpd, AiosmtpdConfig, PeerTls, Postfix, PostfixConfig, Received, TestCertificate,
     strip_postfix_delivery_headers,

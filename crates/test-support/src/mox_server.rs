@@ -5,6 +5,7 @@
 //! password `moxmoxmox`, a self-signed certificate for `localhost`, every service on), with
 //! the ports replaced by free ones so tests can run side by side.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -33,11 +34,23 @@ pub struct MoxPorts {
     pub imaps: u16,
 }
 
+/// How [`MoxServer::start_with`] starts the server, beyond [`MoxServer::start`].
+#[derive(Debug, Clone, Default)]
+pub struct MoxOptions {
+    /// Given to the server as `--dns-server`: every lookup it makes (SPF, iprev, MX for the
+    /// queue, ...) goes to this DNS server, e.g. a [`crate::DnsTestServer`].
+    pub dns_server: Option<SocketAddr>,
+    /// Called with the configuration directory once mox.conf and domains.conf are written,
+    /// before the server starts: to add domains, accounts or settings.
+    pub edit_config: Option<fn(&Path)>,
+}
+
 /// A running mox.
 #[derive(Debug)]
 pub struct MoxServer {
     mox: PathBuf,
     child: Option<Child>,
+    dns_server: Option<SocketAddr>,
     /// The configuration and data directory (DataDir is `.`).
     pub dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
@@ -50,12 +63,21 @@ impl MoxServer {
     /// Writes a configuration into a new temporary directory with `mox localserve -initonly`,
     /// with free ports, then starts the server and waits until it is ready.
     pub fn start(mox: &Path, mode: MoxMode) -> MoxServer {
+        MoxServer::start_with(mox, mode, MoxOptions::default())
+    }
+
+    /// As [`MoxServer::start`], with a DNS server and configuration changes.
+    pub fn start_with(mox: &Path, mode: MoxMode, options: MoxOptions) -> MoxServer {
         let tmp = tempfile::tempdir().expect("temporary directory");
         let dir = tmp.path().join("mox");
         let ports = Self::init(mox, &dir, mode);
+        if let Some(edit) = options.edit_config {
+            edit(&dir);
+        }
         let mut server = MoxServer {
             mox: mox.to_path_buf(),
             child: None,
+            dns_server: options.dns_server,
             dir,
             _tmp: Some(tmp),
             ports,
@@ -117,6 +139,9 @@ impl MoxServer {
         let log_path = self.dir.with_extension("log");
         let log = std::fs::File::create(&log_path).expect("log file");
         let mut cmd = Command::new(&self.mox);
+        if let Some(dns) = self.dns_server {
+            cmd.arg("--dns-server").arg(dns.to_string());
+        }
         match mode {
             MoxMode::Serve => cmd.arg("-config").arg(self.dir.join("mox.conf")).arg("serve"),
             MoxMode::Localserve => cmd.args(["localserve", "-dir"]).arg(&self.dir),

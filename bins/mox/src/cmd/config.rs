@@ -9,6 +9,7 @@ use std::io::Write as _;
 
 use crate::cmd::{Run, domain_arg};
 use crate::context::Context;
+use crate::ctl::{Client, Request};
 
 /// Describe, check and change the configuration.
 #[derive(Debug, clap::Subcommand)]
@@ -140,9 +141,12 @@ pub(crate) struct AccountAdd {
 
 impl Run for AccountAdd {
     async fn run(self, ctx: &Context) -> anyhow::Result<()> {
-        let current = load(ctx)?;
-        let edit = config::edit::account_add(&current, &self.account, &self.address)?;
-        edit.apply()?;
+        let request =
+            Request::AccountAdd { account: self.account.clone(), address: self.address.clone() };
+        if !through_server(ctx, &request).await? {
+            let current = load(ctx)?;
+            config::edit::account_add(&current, &self.account, &self.address)?.apply()?;
+        }
         writeln!(
             ctx.stdout(),
             "account added, set a password with \"mox setaccountpassword {}\"",
@@ -169,9 +173,11 @@ pub(crate) struct AccountRm {
 
 impl Run for AccountRm {
     async fn run(self, ctx: &Context) -> anyhow::Result<()> {
-        let current = load(ctx)?;
-        let dir = current.data_dir.join("accounts").join(&self.account);
-        config::edit::account_rm(&current, &self.account)?.apply()?;
+        let dir = ctx.data_dir()?.join("accounts").join(&self.account);
+        if !through_server(ctx, &Request::AccountRm { account: self.account.clone() }).await? {
+            let current = load(ctx)?;
+            config::edit::account_rm(&current, &self.account)?.apply()?;
+        }
         writeln!(ctx.stdout(), "account removed")?;
         if dir.exists() {
             writeln!(ctx.stdout(), "its messages remain in {}", dir.display())?;
@@ -212,8 +218,12 @@ pub(crate) struct AddressAdd {
 
 impl Run for AddressAdd {
     async fn run(self, ctx: &Context) -> anyhow::Result<()> {
-        let current = load(ctx)?;
-        config::edit::address_add(&current, &self.address, &self.account)?.apply()?;
+        let request =
+            Request::AddressAdd { address: self.address.clone(), account: self.account.clone() };
+        if !through_server(ctx, &request).await? {
+            let current = load(ctx)?;
+            config::edit::address_add(&current, &self.address, &self.account)?.apply()?;
+        }
         writeln!(ctx.stdout(), "address added")?;
         Ok(())
     }
@@ -232,8 +242,10 @@ pub(crate) struct AddressRm {
 
 impl Run for AddressRm {
     async fn run(self, ctx: &Context) -> anyhow::Result<()> {
-        let current = load(ctx)?;
-        config::edit::address_rm(&current, &self.address)?.apply()?;
+        if !through_server(ctx, &Request::AddressRm { address: self.address.clone() }).await? {
+            let current = load(ctx)?;
+            config::edit::address_rm(&current, &self.address)?.apply()?;
+        }
         writeln!(ctx.stdout(), "address removed")?;
         Ok(())
     }
@@ -287,15 +299,23 @@ pub(crate) struct DomainAdd {
 impl Run for DomainAdd {
     async fn run(self, ctx: &Context) -> anyhow::Result<()> {
         let domain = domain_arg("domain", &self.domain)?;
-        let current = load(ctx)?;
-        let edit = config::edit::domain_add(
-            &current,
-            &domain,
-            &self.account,
-            self.localpart.as_deref(),
-            self.disabled,
-        )?;
-        edit.apply()?;
+        let request = Request::DomainAdd {
+            domain: domain.ascii().to_string(),
+            account: self.account.clone(),
+            localpart: self.localpart.clone(),
+            disabled: self.disabled,
+        };
+        if !through_server(ctx, &request).await? {
+            let current = load(ctx)?;
+            config::edit::domain_add(
+                &current,
+                &domain,
+                &self.account,
+                self.localpart.as_deref(),
+                self.disabled,
+            )?
+            .apply()?;
+        }
         let name = domain.unicode();
         writeln!(
             ctx.stdout(),
@@ -321,11 +341,25 @@ pub(crate) struct DomainRm {
 impl Run for DomainRm {
     async fn run(self, ctx: &Context) -> anyhow::Result<()> {
         let domain = domain_arg("domain", &self.domain)?;
-        let current = load(ctx)?;
-        config::edit::domain_rm(&current, &domain)?.apply()?;
+        let request = Request::DomainRm { domain: domain.ascii().to_string() };
+        if !through_server(ctx, &request).await? {
+            let current = load(ctx)?;
+            config::edit::domain_rm(&current, &domain)?.apply()?;
+        }
         writeln!(ctx.stdout(), "domain removed, remember to remove dns records for {}", domain.unicode())?;
         Ok(())
     }
+}
+
+/// Sends a configuration change to the running server, which applies it (serialized with its
+/// other changes) and starts using it at once. `false` when no server runs on the data
+/// directory: the caller edits domains.conf itself, and a server started later reads it.
+async fn through_server(ctx: &Context, request: &Request) -> anyhow::Result<bool> {
+    let Some(client) = Client::connect(&ctx.data_dir()?).await? else {
+        return Ok(false);
+    };
+    client.run(request, |_| Ok(())).await?;
+    Ok(true)
 }
 
 /// Loads the configuration for a change; problems in it are one error.

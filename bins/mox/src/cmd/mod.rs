@@ -80,9 +80,11 @@
 
 use crate::context::Context;
 
+pub(crate) use self::queue::{queue_dropped_text, queue_kicked_text};
 pub(crate) use backup::backup_summary_text;
 pub(crate) use help::{command_list, help_text};
 pub(crate) use import::import_summary_text;
+pub(crate) use localserve::ADDRESS as LOCALSERVE_ADDRESS;
 pub(crate) use setaccountpassword::account_of;
 
 /// Declares the command modules, the `Command` enum with one variant per command group, and

@@ -18,11 +18,25 @@ pub(crate) struct CtlHandler {
     /// One configuration change at a time: each starts from the configuration the previous
     /// one left.
     edits: Mutex<()>,
+    /// The delivering queue (`mox serve`; localserve has none).
+    queue: Option<queue::Queue>,
 }
 
 impl CtlHandler {
     pub(crate) fn new(rt: Arc<Runtime>, stopped: tokio::sync::watch::Receiver<bool>) -> CtlHandler {
-        CtlHandler { rt, stopped, edits: Mutex::new(()) }
+        CtlHandler { rt, stopped, edits: Mutex::new(()), queue: None }
+    }
+
+    /// Handles the queue requests with `queue`.
+    pub(crate) fn with_queue(mut self, queue: queue::Queue) -> CtlHandler {
+        self.queue = Some(queue);
+        self
+    }
+
+    fn queue(&self) -> anyhow::Result<&queue::Queue> {
+        self.queue.as_ref().ok_or_else(|| {
+            anyhow::anyhow!("this server has no queue (mox localserve delivers everything locally)")
+        })
     }
 
     /// Applies a configuration change: checked against the running configuration, written
@@ -92,11 +106,11 @@ impl Handler for CtlHandler {
             Request::AddressRm { address } => {
                 self.edit(move |c| config::edit::address_rm(c, &address)).await
             }
-            Request::DomainAdd { domain, account, localpart } => {
+            Request::DomainAdd { domain, account, localpart, disabled } => {
                 let domain = dns::Domain::parse(&domain)
                     .map_err(|e| anyhow::anyhow!("domain {domain:?}: {e}"))?;
                 self.edit(move |c| {
-                    config::edit::domain_add(c, &domain, &account, localpart.as_deref(), false)
+                    config::edit::domain_add(c, &domain, &account, localpart.as_deref(), disabled)
                 })
                 .await
             }
@@ -141,6 +155,25 @@ impl Handler for CtlHandler {
                 }
                 text += &crate::cmd::backup_summary_text(&summary, &lines);
                 out.output(text).await
+            }
+            Request::QueueList { filter } => {
+                let entries = self.queue()?.list(&filter.normalized()?)?;
+                out.output(queue::format_list(&entries, std::time::SystemTime::now())).await
+            }
+            Request::QueueKick { filter } => {
+                let n = self.queue()?.kick(&filter.normalized()?).await?;
+                tracing::info!(messages = n, "queue kick (operator)");
+                out.output(crate::cmd::queue_kicked_text(n)).await
+            }
+            Request::QueueDrop { filter } => {
+                let n = self.queue()?.drop_entries(&filter.normalized()?).await?;
+                out.output(crate::cmd::queue_dropped_text(n)).await
+            }
+            Request::QueueDump { id } => {
+                let q = self.queue()?.clone();
+                let data =
+                    tokio::task::spawn_blocking(move || q.dump(queue::QueueId(id))).await??;
+                out.data(data).await
             }
         }
     }

@@ -36,6 +36,11 @@ impl Replies {
         self.send(&Reply::Output(text.into())).await
     }
 
+    /// Sends bytes for the client's standard output (need not be UTF-8).
+    pub(crate) async fn data(&self, data: Vec<u8>) -> anyhow::Result<()> {
+        self.send(&Reply::Data(data)).await
+    }
+
     async fn send(&self, reply: &Reply) -> anyhow::Result<()> {
         let mut w = self.writer.lock().await;
         ctl::send(&mut *w, reply).await.map_err(|e| anyhow::anyhow!("writing to client: {e}"))

@@ -121,7 +121,11 @@ async fn run(rt: Arc<Runtime>, socket: ServiceSocket, implicit_tls: bool) {
     });
     let mut listener_config = ListenerConfig::new(session, socket.tls.clone(), implicit_tls);
     listener_config.connection_id = || runtime::ConnectionId::next().0;
-    let listener = match socket.listener.set_nonblocking(true).and_then(|()| tokio::net::TcpListener::from_std(socket.listener)) {
+    let listener = match socket
+        .listener
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::TcpListener::from_std(socket.listener))
+    {
         Ok(l) => l,
         Err(e) => {
             tracing::error!(error = %e, "IMAP listener");

@@ -9,8 +9,10 @@ pub(crate) mod listen;
 pub(crate) mod lock;
 pub(crate) mod permissions;
 pub(crate) mod privileges;
+pub(crate) mod queue;
 pub(crate) mod reload;
 pub(crate) mod services;
+pub(crate) mod smtp;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -113,11 +115,22 @@ pub(crate) async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         derive_params: None,
     }));
 
+    // The queue before the listeners, so submission can queue from its first connection.
+    // localserve has none: nothing leaves the machine (its submission delivers locally).
+    let outgoing = match options.mode {
+        Mode::Serve => Some(queue::open(&rt)?),
+        Mode::Localserve => None,
+    };
+
     // The control socket last: a second server that fails to bind must not take over the
     // socket of the running one (the data directory lock also prevents that).
     let ctl = ctl_server::CtlListener::bind(&config.data_dir)?;
     let stopped = tokio::sync::watch::channel(false);
-    let handler = Arc::new(ctl_handler::CtlHandler::new(rt.clone(), stopped.1.clone()));
+    let mut handler = ctl_handler::CtlHandler::new(rt.clone(), stopped.1.clone());
+    if let Some(q) = &outgoing {
+        handler = handler.with_queue(q.clone());
+    }
+    let handler = Arc::new(handler);
 
     let mut tasks = tokio::task::JoinSet::new();
     for b in bound {
@@ -136,6 +149,9 @@ pub(crate) async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         tracing::info!(service = bg.name, "starting");
         tasks.spawn((bg.start)(rt.clone()));
     }
+    // Apart from the other tasks: deliveries in progress at the stop get the drain period to
+    // finish, so a message the remote server accepted is marked delivered, not sent again.
+    let queue_task = outgoing.map(|q| tokio::spawn(queue::run(rt.clone(), q)));
     let ctl_connections = tokio_util::task::TaskTracker::new();
     tasks.spawn(ctl.serve(handler, shutdown.clone(), ctl_connections.clone()));
     tasks.spawn(reload::follow_domains_conf(rt.clone()));
@@ -166,6 +182,14 @@ pub(crate) async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     })
     .await;
     tasks.abort_all();
+    if let Some(mut task) = queue_task
+        && tokio::time::timeout(DRAIN_GRACE, &mut task).await.is_err()
+    {
+        tracing::warn!(
+            "stopping with queue deliveries still in progress; they are retried at the next start"
+        );
+        task.abort();
+    }
     let _ = stopped.0.send(true);
     // Let control requests (a `stop` waiting for this moment) send their answer.
     ctl_connections.close();

@@ -61,19 +61,19 @@ pub(crate) const SERVICES: &[Service] = &[
         name: "SMTP",
         port: |l| enabled(l.smtp.enabled, l.smtp.port, 25),
         implicit_tls: false,
-        start: None,
+        start: Some(super::smtp::start_smtp),
     },
     Service {
         name: "Submission",
         port: |l| enabled(l.submission.enabled, l.submission.port, 587),
         implicit_tls: false,
-        start: None,
+        start: Some(super::smtp::start_submission),
     },
     Service {
         name: "Submissions",
         port: |l| enabled(l.submissions.enabled, l.submissions.port, 465),
         implicit_tls: true,
-        start: None,
+        start: Some(super::smtp::start_submissions),
     },
     Service {
         name: "IMAP",

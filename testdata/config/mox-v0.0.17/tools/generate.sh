@@ -1,12 +1,21 @@
 #!/bin/bash
 # Regenerates the fixtures in testdata/config/mox-v0.0.17/ with the real mox v0.0.17.
-# Usage: tools/generate.sh [MOX-BINARY]   (default: what ../shared/peers/mox/build.sh prints)
+# Usage: tools/generate.sh [MOX-BINARY]   (default: what shared/peers/mox/build.sh prints, found
+# as the tests find it: $MOX_PEER_BUILD, beside the checkout, beside its parent, /work/shared)
 # Needs root (for the private namespaces of run-mox.sh), python3, unshare and ip.
 # Keys, passwords and timestamps differ on every run; everything else is deterministic.
 set -euo pipefail
 tools=$(cd "$(dirname "$0")" && pwd)
 out=$(dirname "$tools")
-mox=${1:-$(/work/shared/peers/mox/build.sh)}
+mox=${1:-}
+if [ -z "$mox" ]; then
+    root=$(cd "$out/../../.." && pwd)
+    for script in "${MOX_PEER_BUILD:-}" "$root/../shared/peers/mox/build.sh" \
+        "$root/../../shared/peers/mox/build.sh" /work/shared/peers/mox/build.sh; do
+        if [ -n "$script" ] && [ -f "$script" ]; then mox=$(bash "$script"); break; fi
+    done
+    [ -n "$mox" ] || { echo "generate.sh: no mox binary given and no shared/peers/mox/build.sh found" >&2; exit 1; }
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # serve re-executes itself as the mox user, which must be able to read the binary.
