@@ -69,11 +69,8 @@ pub const NOT_IN_EFFECT: &[NotInEffect] = &[
     entry(D, "Accounts.*.FromIDLoginAddresses", "no outgoing queue yet"),
     entry(D, "Accounts.*.KeepRetiredMessagePeriod", "no outgoing queue yet"),
     entry(D, "Accounts.*.KeepRetiredWebhookPeriod", "no webhooks yet"),
-    entry(D, "Accounts.*.SubjectPass", "no subject pass yet"),
     entry(D, "Accounts.*.QuotaMessageSize", "no storage quota yet"),
     entry(D, "Accounts.*.Introbox", "no introbox yet"),
-    entry(D, "Accounts.*.AutomaticJunkFlags", "junk flags are not set automatically yet"),
-    entry(D, "Accounts.*.JunkFilter", "no junk filter yet"),
     entry(
         D,
         "Accounts.*.IMAPCapabilitiesDisabled",

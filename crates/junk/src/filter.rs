@@ -260,12 +260,12 @@ impl Filter {
         drop(table);
         // Most extreme first; of equal scores the longer (more specific) word, then by name
         // so the result does not depend on hash order.
-        ham_words
-            .sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.len().cmp(&a.1.len())).then(a.1.cmp(b.1)));
-        spam_words
-            .sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.len().cmp(&a.1.len())).then(a.1.cmp(b.1)));
-        ham_words.truncate(p.top_words);
-        spam_words.truncate(p.top_words);
+        top(&mut ham_words, p.top_words, |a, b| {
+            a.0.total_cmp(&b.0).then(b.1.len().cmp(&a.1.len())).then(a.1.cmp(b.1))
+        });
+        top(&mut spam_words, p.top_words, |a, b| {
+            b.0.total_cmp(&a.0).then(b.1.len().cmp(&a.1.len())).then(a.1.cmp(b.1))
+        });
         let scores = ham_words.iter().chain(spam_words.iter()).map(|(r, _)| *r);
         let probability = match p.combining {
             Combining::ChiSquare => chi_square(scores),
@@ -290,6 +290,19 @@ impl Filter {
     pub fn word_counts(&self, word: &str) -> Counts {
         let table = self.inner.table.read().unwrap_or_else(PoisonError::into_inner);
         table.counts.get(&word_hash(word)).copied().unwrap_or_default()
+    }
+
+    /// Every word of the database with its counts, in word order: for comparing two filters
+    /// (a retrain must give the same) and for inspecting one.
+    pub fn dump(&self) -> Result<Vec<(String, Counts)>, Error> {
+        let inner = &self.inner;
+        let txn = inner.env.read_txn().map_err(inner.db_err("begin read transaction"))?;
+        let mut out = Vec::new();
+        for item in inner.words.iter(&txn).map_err(inner.db_err("read words"))? {
+            let (k, v) = item.map_err(inner.db_err("read words"))?;
+            out.push((String::from_utf8_lossy(k).into_owned(), decode_counts(v)));
+        }
+        Ok(out)
     }
 
     /// Messages trained, words known, and the database size.
@@ -343,6 +356,20 @@ impl Filter {
         t.commit()?;
         Ok(out)
     }
+}
+
+/// Keeps the `n` first of `v` in the order `cmp`, sorted: a selection, then a sort of only
+/// those (a message has hundreds of scored words; a few dozen are kept).
+fn top<T>(v: &mut Vec<T>, n: usize, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
+    if n == 0 {
+        v.clear();
+        return;
+    }
+    if v.len() > n {
+        v.select_nth_unstable_by(n - 1, &cmp);
+        v.truncate(n);
+    }
+    v.sort_unstable_by(cmp);
 }
 
 /// mox's combining: `1 / (1 + e^Σ(ln(1-p) - ln p))`; 0.5 without words.
@@ -676,6 +703,31 @@ fn open_env(dir: &Path) -> Result<Env, Error> {
 mod tests {
     use super::*;
     use crate::tokenize::text_words;
+
+    /// The selection keeps what a full sort and truncation keep, in the same order.
+    #[test]
+    fn top_is_sort_and_truncate() {
+        let mut state = 7u64;
+        for len in 0..60 {
+            for n in [0, 1, 3, 10, 30, 100] {
+                let v: Vec<(f64, String)> = (0..len)
+                    .map(|i| {
+                        state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        (((state >> 33) % 7) as f64 / 7.0, format!("w{}", (state >> 40) % 50 + i))
+                    })
+                    .collect();
+                let cmp = |a: &(f64, String), b: &(f64, String)| {
+                    a.0.total_cmp(&b.0).then(b.1.len().cmp(&a.1.len())).then(a.1.cmp(&b.1))
+                };
+                let mut want = v.clone();
+                want.sort_by(cmp);
+                want.truncate(n);
+                let mut got = v;
+                top(&mut got, n, cmp);
+                assert_eq!(got, want, "len {len} n {n}");
+            }
+        }
+    }
 
     fn filter() -> (tempfile::TempDir, Filter) {
         let d = tempfile::tempdir().unwrap();

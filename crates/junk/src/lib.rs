@@ -17,6 +17,7 @@
 //!   ([`store::history`]): the same cost with 10 or 10 million earlier messages.
 //! - [`decision`]: reputation, then content, then DNSBLs, as mox's SMTP server decides, with
 //!   mox's replies for rejections.
+//! - [`subjectpass`]: mox's SubjectPass tokens, for first-time senders refused as spam.
 //!
 //! # Example
 //!
@@ -55,6 +56,7 @@ mod filter;
 mod html;
 mod params;
 pub mod reputation;
+pub mod subjectpass;
 pub mod tokenize;
 pub mod train;
 
@@ -62,6 +64,7 @@ pub use error::Error;
 pub use filter::{Class, Classification, Counts, Filter, Stats, TrainOutcome, Training, WordScore};
 pub use params::{AutomaticJunkFlags, Combining, JunkFilter, JunkFlagRules, MailboxClass, Params};
 pub use tokenize::Words;
+pub use train::AccountJunk;
 
 #[doc(hidden)]
 pub mod fuzzing;

@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use store::{Account, Flags, Keyword, MessageId};
+use store::{Account, FlagOp, Flags, Keyword, MailboxId, MessageId, SpecialUse, UidSet};
 
 use crate::{Class, Error, Filter, JunkFlagRules, MailboxClass, Params, TrainOutcome};
 
@@ -81,6 +81,151 @@ pub fn forget_message(
     id: MessageId,
 ) -> Result<TrainOutcome, Error> {
     sync_message(filter, account, id, None)
+}
+
+/// An account's junk settings as the servers apply them: the compiled AutomaticJunkFlags
+/// rules, and the word filter when the account has one (`JunkFilter`). The IMAP and SMTP
+/// servers call it at each change that can change a message's class, so the filter holds
+/// exactly what [`retrain`] would build from the account:
+///
+/// - a message arrives (delivery, APPEND): [`AccountJunk::arrival_flags`] before storing it,
+///   [`AccountJunk::sync_uids`] after;
+/// - a message is moved or copied: [`AccountJunk::apply_mailbox_flags`] on the new UIDs,
+///   then [`AccountJunk::sync_uids`];
+/// - flags change (STORE): [`AccountJunk::sync_uids`];
+/// - before an expunge: [`AccountJunk::forget_deleted`].
+#[derive(Debug, Clone)]
+pub struct AccountJunk {
+    /// Which mailboxes imply which flags.
+    pub rules: JunkFlagRules,
+    /// The word filter; `None` when the account has no `JunkFilter` (flags are still set).
+    pub filter: Option<Filter>,
+}
+
+impl AccountJunk {
+    /// What `mailbox` says about the messages in it.
+    pub fn mailbox_class(&self, mailbox: &store::Mailbox) -> MailboxClass {
+        self.rules.mailbox_class(&mailbox.name, mailbox.special_use.contains(SpecialUse::JUNK))
+    }
+
+    /// Sets `$Junk`/`$NotJunk` on the flags of a message arriving in the mailbox named `name`
+    /// (`None` if it does not exist yet: its name decides). Returns whether flags changed.
+    pub fn arrival_flags(
+        &self,
+        mailbox: Option<&store::Mailbox>,
+        name: &str,
+        flags: &mut Flags,
+    ) -> bool {
+        let class = match mailbox {
+            Some(mb) => self.mailbox_class(mb),
+            None => self.rules.mailbox_class(name, false),
+        };
+        class.apply(flags)
+    }
+
+    /// Sets `$Junk`/`$NotJunk` on the messages `uids` of `mailbox` as the mailbox asks (after
+    /// a MOVE or COPY into it). Returns the highest MODSEQ given, if anything changed.
+    pub fn apply_mailbox_flags(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &UidSet,
+    ) -> Result<Option<u64>, Error> {
+        let Some(mb) = account.snapshot()?.mailbox_by_id(mailbox)? else { return Ok(None) };
+        let (add, remove): (&[&str], &[&str]) = match self.mailbox_class(&mb) {
+            MailboxClass::Junk => (&["$Junk"], &["$NotJunk"]),
+            MailboxClass::NotJunk => (&["$NotJunk"], &["$Junk"]),
+            MailboxClass::Neutral => (&[], &["$Junk", "$NotJunk"]),
+            MailboxClass::Unchanged => return Ok(None),
+        };
+        let mut modseq = None;
+        for (op, names) in [(FlagOp::Add, add), (FlagOp::Remove, remove)] {
+            if names.is_empty() {
+                continue;
+            }
+            let flags = Flags::parse(names.iter().copied())?;
+            let out = account.store_flags(mailbox, uids, op, &flags, None)?;
+            modseq = modseq.max(out.modseq);
+        }
+        Ok(modseq)
+    }
+
+    /// Brings the training of the messages `uids` of `mailbox` to what their flags and the
+    /// mailbox say ([`desired_class`]), in one commit: a message whose class changed is
+    /// untrained first, so it is never counted twice. Returns the messages (un)trained.
+    pub fn sync_uids(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &UidSet,
+    ) -> Result<usize, Error> {
+        let Some(filter) = &self.filter else { return Ok(0) };
+        let snap = account.snapshot()?;
+        let Some(mb) = snap.mailbox_by_id(mailbox)? else { return Ok(0) };
+        let class = self.mailbox_class(&mb);
+        let states = snap.message_states(mailbox, uids)?;
+        drop(snap);
+        let mut training = filter.training()?;
+        let mut changed = 0;
+        for s in &states {
+            let out = training.set_class(s.id, desired_class(&s.flags, class), || {
+                Ok(filter.words(&account.read_message(s.id)?))
+            })?;
+            if out != TrainOutcome::default() {
+                tracing::debug!(message = %s.id, ?out, "junk filter (re)trained message");
+                changed += 1;
+            }
+        }
+        training.commit()?;
+        Ok(changed)
+    }
+
+    /// Untrains the messages of `mailbox` in `uids` (all when `None`) that have `\Deleted`,
+    /// before they are expunged (while they can still be read). Returns how many.
+    pub fn forget_deleted(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: Option<&UidSet>,
+    ) -> Result<usize, Error> {
+        self.forget(account, mailbox, uids.unwrap_or(&UidSet::all()), true)
+    }
+
+    /// Untrains the messages of `mailbox` in `uids`, before they are removed whatever their
+    /// flags. Returns how many.
+    pub fn forget_uids(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &UidSet,
+    ) -> Result<usize, Error> {
+        self.forget(account, mailbox, uids, false)
+    }
+
+    fn forget(
+        &self,
+        account: &Account,
+        mailbox: MailboxId,
+        uids: &UidSet,
+        only_deleted: bool,
+    ) -> Result<usize, Error> {
+        let Some(filter) = &self.filter else { return Ok(0) };
+        let mut states = account.snapshot()?.message_states(mailbox, uids)?;
+        if only_deleted {
+            states.retain(|s| s.flags.system.contains(store::SystemFlags::DELETED));
+        }
+        let mut training = filter.training()?;
+        let mut changed = 0;
+        for s in &states {
+            let out = training
+                .set_class(s.id, None, || Ok(filter.words(&account.read_message(s.id)?)))?;
+            if out.untrained.is_some() {
+                changed += 1;
+            }
+        }
+        training.commit()?;
+        Ok(changed)
+    }
 }
 
 /// What [`retrain`] did.
@@ -230,6 +375,64 @@ mod tests {
         forget_message(&filter, &acc, s.id).unwrap();
         assert_eq!(filter.word_counts("lottery"), crate::Counts::default());
         assert_eq!(filter.stats().unwrap().spams, 0);
+    }
+
+    /// The server hooks: arrival flags, a move into Junk with its flags, a flag change that
+    /// untrains the old class first, and an expunge that forgets.
+    #[test]
+    fn account_junk_hooks() {
+        let d = tempfile::tempdir().unwrap();
+        let acc = Account::open_or_create(&d.path().join("acc")).unwrap();
+        let junk_mb = acc.create_mailbox("Junk", SpecialUse::JUNK).unwrap();
+        let archive = acc.create_mailbox("Archive", SpecialUse::default()).unwrap();
+        let filter = Filter::open(&Filter::dir_for_account(acc.dir()), &Params::default()).unwrap();
+        let aj = AccountJunk {
+            rules: AutomaticJunkFlags::quickstart().compile().unwrap(),
+            filter: Some(filter.clone()),
+        };
+        // Arrival in Inbox: neutral, nothing set, nothing trained.
+        let inbox = acc.snapshot().unwrap().mailbox("Inbox").unwrap().unwrap();
+        let mut f = flags(&["$NotJunk"]);
+        assert!(aj.arrival_flags(Some(&inbox), "Inbox", &mut f));
+        assert_eq!(f, flags(&[]));
+        let m = acc
+            .deliver_bytes(
+                "Inbox",
+                b"Subject: casino\r\n\r\ncasino bonus now\r\n",
+                Default::default(),
+            )
+            .unwrap();
+        assert_eq!(aj.sync_uids(&acc, m.mailbox, &UidSet::single(m.uid)).unwrap(), 0);
+        // Moved to Junk: gets $Junk, trains as spam.
+        let pairs = acc.move_messages(m.mailbox, &UidSet::single(m.uid), junk_mb).unwrap();
+        let new_uids = UidSet::from_uids(pairs.iter().map(|p| p.1));
+        assert!(aj.apply_mailbox_flags(&acc, junk_mb, &new_uids).unwrap().is_some());
+        let st = acc.snapshot().unwrap().message_states(junk_mb, &new_uids).unwrap();
+        assert!(st[0].flags.has_keyword("$junk"));
+        assert_eq!(aj.sync_uids(&acc, junk_mb, &new_uids).unwrap(), 1);
+        assert_eq!(filter.word_counts("casino"), crate::Counts { ham: 0, spam: 1 });
+        // Syncing again changes nothing.
+        assert_eq!(aj.sync_uids(&acc, junk_mb, &new_uids).unwrap(), 0);
+        // Marked $NotJunk (and not $Junk) by the user: untrained as spam, trained as ham.
+        acc.store_flags(junk_mb, &new_uids, FlagOp::Remove, &flags(&["$Junk"]), None).unwrap();
+        acc.store_flags(junk_mb, &new_uids, FlagOp::Add, &flags(&["$NotJunk"]), None).unwrap();
+        assert_eq!(aj.sync_uids(&acc, junk_mb, &new_uids).unwrap(), 1);
+        assert_eq!(filter.word_counts("casino"), crate::Counts { ham: 1, spam: 0 });
+        assert_eq!((filter.stats().unwrap().hams, filter.stats().unwrap().spams), (1, 0));
+        // Copied to Archive: a second message, trained as ham too.
+        let pairs = acc.copy_messages(junk_mb, &new_uids, archive).unwrap();
+        let copy_uids = UidSet::from_uids(pairs.iter().map(|p| p.1));
+        aj.apply_mailbox_flags(&acc, archive, &copy_uids).unwrap();
+        assert_eq!(aj.sync_uids(&acc, archive, &copy_uids).unwrap(), 1);
+        assert_eq!(filter.word_counts("casino"), crate::Counts { ham: 2, spam: 0 });
+        // Expunged: forgotten (only the \Deleted one).
+        acc.store_flags(archive, &copy_uids, FlagOp::Add, &flags(&["\\Deleted"]), None).unwrap();
+        assert_eq!(aj.forget_deleted(&acc, archive, None).unwrap(), 1);
+        acc.expunge(archive, None).unwrap();
+        assert_eq!(filter.word_counts("casino"), crate::Counts { ham: 1, spam: 0 });
+        // Without a filter the hooks still set flags and train nothing.
+        let no_filter = AccountJunk { filter: None, ..aj.clone() };
+        assert_eq!(no_filter.sync_uids(&acc, junk_mb, &new_uids).unwrap(), 0);
     }
 
     fn dump(f: &Filter) -> Vec<(String, crate::Counts)> {

@@ -154,6 +154,7 @@ impl Directory for ConfigDirectory {
             max_outgoing_messages_per_day: positive(a.max_outgoing_messages_per_day),
             max_first_time_recipients_per_day: positive(a.max_first_time_recipients_per_day),
             login_disabled: a.login_disabled.clone().filter(|m| !m.is_empty()),
+            subject_pass_period: Some(a.subject_pass.period).filter(|p| !p.is_zero()),
         })
     }
 
@@ -187,25 +188,12 @@ impl Directory for ConfigDirectory {
 
     fn junk_filter(&self, account: &str) -> Option<junk::JunkFilter> {
         let config = (self.config)();
-        let jf = config.account(account)?.junk_filter.as_ref()?;
-        let p = &jf.params;
-        let defaults = junk::Params::default();
-        Some(junk::JunkFilter {
-            threshold: jf.threshold,
-            params: junk::Params {
-                onegrams: p.onegrams,
-                twograms: p.twograms,
-                threegrams: p.threegrams,
-                max_power: p.max_power,
-                top_words: usize::try_from(p.top_words).unwrap_or(defaults.top_words),
-                ignore_words: p.ignore_words.unwrap_or(defaults.ignore_words),
-                rare_words: p
-                    .rare_words
-                    .and_then(|n| u32::try_from(n).ok())
-                    .unwrap_or(defaults.rare_words),
-                ..defaults
-            },
-        })
+        junk_filter(config.account(account)?)
+    }
+
+    fn automatic_junk_flags(&self, account: &str) -> junk::AutomaticJunkFlags {
+        let config = (self.config)();
+        config.account(account).map(automatic_junk_flags).unwrap_or_default()
     }
 
     fn dkim_sign(&self, domain: &Domain, message: &[u8]) -> Result<Option<String>, dkim::Error> {
@@ -216,6 +204,42 @@ impl Directory for ConfigDirectory {
             }
             _ => Ok(None),
         }
+    }
+}
+
+/// The `junk` crate's form of an account's `JunkFilter` settings (mox's defaults for what is
+/// not set); `None` when the account has no junk filter. Shared with the IMAP server of
+/// `mox serve`, which trains the same filter.
+pub fn junk_filter(account: &config::Account) -> Option<junk::JunkFilter> {
+    let jf = account.junk_filter.as_ref()?;
+    let p = &jf.params;
+    let defaults = junk::Params::default();
+    Some(junk::JunkFilter {
+        threshold: jf.threshold,
+        params: junk::Params {
+            onegrams: p.onegrams,
+            twograms: p.twograms,
+            threegrams: p.threegrams,
+            max_power: p.max_power,
+            top_words: usize::try_from(p.top_words).unwrap_or(defaults.top_words),
+            ignore_words: p.ignore_words.unwrap_or(defaults.ignore_words),
+            rare_words: p
+                .rare_words
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(defaults.rare_words),
+            ..defaults
+        },
+    })
+}
+
+/// The `junk` crate's form of an account's `AutomaticJunkFlags` settings.
+pub fn automatic_junk_flags(account: &config::Account) -> junk::AutomaticJunkFlags {
+    let a = &account.automatic_junk_flags;
+    junk::AutomaticJunkFlags {
+        enabled: a.enabled,
+        junk_mailbox_regexp: a.junk_mailbox_regexp.clone().unwrap_or_default(),
+        neutral_mailbox_regexp: a.neutral_mailbox_regexp.clone().unwrap_or_default(),
+        not_junk_mailbox_regexp: a.not_junk_mailbox_regexp.clone().unwrap_or_default(),
     }
 }
 

@@ -70,6 +70,10 @@ pub struct AccountSettings {
     pub max_first_time_recipients_per_day: u32,
     /// `LoginDisabled`: logins are refused with this text.
     pub login_disabled: Option<String>,
+    /// `SubjectPass.Period`: moderately spammy messages from first-time senders are refused
+    /// with a token that lets the message through when sent again with it in the subject,
+    /// for this long. `None`: no SubjectPass.
+    pub subject_pass_period: Option<std::time::Duration>,
 }
 
 /// A local recipient: an account and the destination the address matched.
@@ -145,6 +149,13 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
     fn junk_filter(&self, _account: &str) -> Option<junk::JunkFilter> {
         None
     }
+
+    /// The AutomaticJunkFlags settings of an account: which mailboxes set `$Junk`/`$NotJunk`
+    /// on messages delivered to them (and so train the filter). Disabled by default; a
+    /// mailbox with the `\Junk` special use always means junk.
+    fn automatic_junk_flags(&self, _account: &str) -> junk::AutomaticJunkFlags {
+        junk::AutomaticJunkFlags::default()
+    }
 }
 
 /// An in-memory [`Directory`]: domains with a catchall separator and case rule, accounts
@@ -177,6 +188,7 @@ struct StaticAccount {
     settings: AccountSettings,
     credentials: Option<sasl::StoredCredentials>,
     junk_filter: Option<junk::JunkFilter>,
+    automatic_junk_flags: junk::AutomaticJunkFlags,
 }
 
 impl StaticDirectory {
@@ -251,14 +263,28 @@ impl StaticDirectory {
     ) {
         let credentials =
             password.and_then(|p| sasl::StoredCredentials::derive_with(p, params).ok());
-        self.accounts
-            .insert(name.to_string(), StaticAccount { settings, credentials, junk_filter: None });
+        self.accounts.insert(
+            name.to_string(),
+            StaticAccount {
+                settings,
+                credentials,
+                junk_filter: None,
+                automatic_junk_flags: Default::default(),
+            },
+        );
     }
 
     /// Gives an account a junk filter.
     pub fn set_junk_filter(&mut self, account: &str, filter: junk::JunkFilter) {
         if let Some(a) = self.accounts.get_mut(account) {
             a.junk_filter = Some(filter);
+        }
+    }
+
+    /// Sets an account's AutomaticJunkFlags.
+    pub fn set_automatic_junk_flags(&mut self, account: &str, flags: junk::AutomaticJunkFlags) {
+        if let Some(a) = self.accounts.get_mut(account) {
+            a.automatic_junk_flags = flags;
         }
     }
 
@@ -389,6 +415,10 @@ impl Directory for StaticDirectory {
 
     fn junk_filter(&self, account: &str) -> Option<junk::JunkFilter> {
         self.accounts.get(account).and_then(|a| a.junk_filter.clone())
+    }
+
+    fn automatic_junk_flags(&self, account: &str) -> junk::AutomaticJunkFlags {
+        self.accounts.get(account).map(|a| a.automatic_junk_flags.clone()).unwrap_or_default()
     }
 
     fn dkim_sign(&self, domain: &Domain, message: &[u8]) -> Result<Option<String>, dkim::Error> {

@@ -530,20 +530,32 @@ async fn deliver_checked(
         if p.decision.junk {
             flags.push("$Junk");
         }
+        let mut flags = store::Flags::parse(flags).unwrap_or_default();
+        // mox's AutomaticJunkFlags at delivery: the mailbox sets $Junk/$NotJunk, and the
+        // message trains the filter as those say (below, once stored).
+        crate::junk_settings::arrival_flags(
+            mailer,
+            &p.target.account,
+            &p.decision.mailbox,
+            &mut flags,
+        );
         targets.push(StoreTarget {
             account: p.target.account.clone(),
             mailbox: p.decision.mailbox.clone(),
             prefix: prefix_for(p),
-            flags: store::Flags::parse(flags).unwrap_or_default(),
+            flags,
             mail_from: mail_from.clone(),
             origin: Some(p.decision.origin.clone()),
         });
     }
-    if let Err(e) = store_delivery::deliver_all(mailer, targets, c.data.clone()).await {
-        tracing::error!(error = %e, "delivering to accounts");
-        let reply = e.reply(id);
-        return reply;
-    }
+    let stored = match store_delivery::deliver_all(mailer, targets, c.data.clone()).await {
+        Ok(stored) => stored,
+        Err(e) => {
+            tracing::error!(error = %e, "delivering to accounts");
+            return e.reply(id);
+        }
+    };
+    crate::junk_settings::train_delivered(mailer, &stored).await;
     // A message that got through now need not be kept as a reject (mox's RejectsRemove).
     if !c.origin.message_id.is_empty() {
         for p in &planned {
@@ -852,18 +864,52 @@ async fn analyze(
         }
     };
     tracing::info!(conclusive = verdict.conclusive, junk = ?verdict.junk, method = verdict.method.as_str(), "reputation analyzed");
-    let filter = match mailer.directory.junk_filter(&target.account) {
+    // The account's filter stays open between deliveries (see junk_settings).
+    let filter = match mailer.junk.account(&*mailer.directory, &target.account, &account) {
+        Ok(s) => s.junk.filter.zip(s.threshold),
+        Err(e) => {
+            tracing::error!(error = %e, "open junkfilter");
+            text.push(format!("open junkfilter: {e}"));
+            return reject(
+                451,
+                Ecode::SYS_OTHER,
+                "error processing",
+                "junk-filter-error",
+                text,
+                mailbox,
+                &origin,
+            );
+        }
+    };
+    // SubjectPass: a key per recipient address, from the account's secret.
+    let subject_pass = match settings.subject_pass_period {
         None => None,
-        Some(jf) => match junk::Filter::open(&account.dir().join("junkfilter"), &jf.params) {
-            Ok(f) => Some((f, jf.threshold)),
+        Some(period) => match junk::subjectpass::account_secret(account.dir()) {
+            Ok(secret) => {
+                let key = junk::subjectpass::address_key(&secret, &target.canonical);
+                let valid = c.msg_from.as_ref().is_some_and(|from| {
+                    let subject = header.get("subject").map(|s| s.decoded_value());
+                    let subject = subject.as_deref().unwrap_or("");
+                    let r = junk::subjectpass::verify(
+                        &key,
+                        subject,
+                        &from.to_string(),
+                        now,
+                        period.as_secs(),
+                    );
+                    tracing::debug!(result = ?r, "subjectpass");
+                    r.is_ok()
+                });
+                Some((key, valid))
+            }
             Err(e) => {
-                tracing::error!(error = %e, "open junkfilter");
-                text.push(format!("open junkfilter: {e}"));
+                tracing::error!(error = %e, "subjectpass key");
+                text.push(format!("subjectpass key: {e}"));
                 return reject(
                     451,
                     Ecode::SYS_OTHER,
                     "error processing",
-                    "junk-filter-error",
+                    "subjectpass-error",
                     text,
                     mailbox,
                     &origin,
@@ -881,6 +927,11 @@ async fn analyze(
         is_report,
         dmarc_pass,
         threshold: filter.as_ref().map(|(_, t)| *t),
+        subject_pass: match &subject_pass {
+            None => junk::decision::SubjectPass::NotConfigured,
+            Some((_, true)) => junk::decision::SubjectPass::Valid,
+            Some((_, false)) => junk::decision::SubjectPass::Invalid,
+        },
         jitter: jitter(),
         ..junk::decision::Input::new(&verdict)
     };
@@ -911,10 +962,18 @@ async fn analyze(
     };
     text.append(&mut d.reason_text);
     if !d.accept {
-        let (code, ecode, msg) = match &d.reply {
+        let (code, ecode, mut msg) = match &d.reply {
             Some(r) => (r.code, parse_ecode(r.enhanced), r.text.clone()),
             None => (451, Ecode::SYS_OTHER, "error processing".to_string()),
         };
+        if d.give_subject_pass
+            && let (Some((key, _)), Some(from)) = (&subject_pass, &c.msg_from)
+        {
+            tracing::info!(
+                "permanent reject with subjectpass hint of moderately spammy email without reputation"
+            );
+            msg.push_str(&junk::subjectpass::generate(key, &from.to_string(), now));
+        }
         return reject(code, ecode, &msg, d.reason, text, mailbox, &origin);
     }
     let first_time = d.reason == "no-bad-signals"

@@ -95,6 +95,7 @@ pub mod fuzzing;
 mod headers;
 mod incoming;
 pub mod iprev;
+mod junk_settings;
 pub mod limits;
 pub mod listener;
 pub mod localserve;

@@ -34,6 +34,8 @@ pub struct Mailer {
     /// At most this many large (spilled) messages are processed at once.
     pub(crate) large_messages: tokio::sync::Semaphore,
     pub(crate) recent_rejects: crate::store_delivery::RecentRejects,
+    /// The accounts' open junk filters and AutomaticJunkFlags rules.
+    pub(crate) junk: crate::junk_settings::JunkSettings,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -64,6 +66,7 @@ impl Mailer {
             localserve: None,
             large_messages: tokio::sync::Semaphore::new(4),
             recent_rejects: Default::default(),
+            junk: Default::default(),
         }
     }
 

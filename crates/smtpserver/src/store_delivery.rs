@@ -56,6 +56,7 @@ impl DeliverError {
 /// A stored copy.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredCopy {
+    pub(crate) account_name: String,
     pub(crate) account: Arc<store::Account>,
     pub(crate) delivered: store::Delivered,
 }
@@ -75,7 +76,7 @@ pub(crate) async fn deliver_all(
             let delivered = account.deliver(&target.mailbox, prepared, new).map_err(|source| {
                 DeliverError::Store { account: target.account.clone(), source }
             })?;
-            Ok(vec![StoredCopy { account, delivered }])
+            Ok(vec![StoredCopy { account_name: target.account, account, delivered }])
         })
         .await
         .map_err(|e| DeliverError::Task(e.to_string()))?;
@@ -117,7 +118,9 @@ pub(crate) async fn deliver_all(
     let mut failure = None;
     for c in commits {
         match c.await {
-            Ok((_, account, Ok(delivered))) => stored.push(StoredCopy { account, delivered }),
+            Ok((account_name, account, Ok(delivered))) => {
+                stored.push(StoredCopy { account_name, account, delivered })
+            }
             Ok((name, _, Err(source))) => {
                 failure = Some(DeliverError::Store { account: name, source })
             }
@@ -202,17 +205,95 @@ pub(crate) async fn keep_reject(
         tracing::info!(account, "reject message is already present, ignoring");
         return;
     }
+    let keep = mailer.directory.account_settings(account).is_some_and(|s| s.keep_rejects);
+    if !keep && !tidy_rejects(mailer, account, mailbox).await {
+        tracing::info!(account, "not storing spammy mail to full rejects mailbox");
+        return;
+    }
+    // Seen, so it draws no attention; AutomaticJunkFlags apply as to any delivery (mox's
+    // defaults make Rejects neutral: a rejected message does not count as junk).
+    let mut flags = store::Flags::parse(["\\Seen"]).unwrap_or_default();
+    crate::junk_settings::arrival_flags(mailer, account, mailbox, &mut flags);
     let target = StoreTarget {
         account: account.to_string(),
         mailbox: mailbox.to_string(),
         prefix,
-        flags: store::Flags::parse(["\\Seen"]).unwrap_or_default(),
+        flags,
         mail_from: mail_from.to_string(),
         origin: Some(origin),
     };
     match deliver_all(mailer, vec![target], data.clone()).await {
-        Ok(_) => tracing::info!(account, mailbox, "stored spammy mail in rejects mailbox"),
+        Ok(stored) => {
+            tracing::info!(account, mailbox, "stored spammy mail in rejects mailbox");
+            crate::junk_settings::train_delivered(mailer, &stored).await;
+        }
         Err(e) => tracing::error!(error = %e, "delivering to rejects mailbox"),
+    }
+}
+
+/// Rejected messages older than this are removed from the Rejects mailbox (mox's
+/// TidyRejectsMailbox), unless the account has KeepRejects.
+const REJECTS_MAX_AGE_SECS: i64 = 14 * 24 * 3600;
+/// A Rejects mailbox with this many messages takes no more (unless KeepRejects).
+const REJECTS_MAX_MESSAGES: u64 = 1000;
+
+/// Removes old messages from the Rejects mailbox (untraining them first); returns whether it
+/// has room for another. Errors are logged and leave room: a copy too many is better than a
+/// reject lost for an error that may be passing.
+async fn tidy_rejects(mailer: &Mailer, account: &str, rejects: &str) -> bool {
+    let Ok(acc) = mailer.directory.open_account(account) else { return true };
+    let junk = mailer.junk.account(&*mailer.directory, account, &acc).ok().map(|s| s.junk);
+    let rejects = rejects.to_string();
+    let now = crate::session::unix_now();
+    let r = tokio::task::spawn_blocking(
+        move || -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+            let snap = acc.snapshot()?;
+            let Some(mb) = snap.mailbox(&rejects)? else { return Ok(true) };
+            // UIDs grow with time: the old messages come first.
+            let mut old = Vec::new();
+            let mut next = 1;
+            'pages: loop {
+                let states = snap.message_states_from(mb.id, next, 500)?;
+                let Some(last) = states.last() else { break };
+                next = last.uid.saturating_add(1);
+                for s in &states {
+                    match snap.message(s.id)? {
+                        Some(m) if m.received.unix < now - REJECTS_MAX_AGE_SECS => old.push(s.uid),
+                        _ => break 'pages,
+                    }
+                }
+                if last.uid == u32::MAX {
+                    break;
+                }
+            }
+            drop(snap);
+            let mut left = mb.counts.messages;
+            if !old.is_empty() {
+                let uids = store::UidSet::from_uids(old);
+                if let Some(junk) = &junk {
+                    junk.forget_uids(&acc, mb.id, &uids)?;
+                }
+                let removed = acc.remove_messages(mb.id, &uids)?;
+                tracing::info!(
+                    removed = removed.len(),
+                    "removed old messages from rejects mailbox"
+                );
+                left = left.saturating_sub(removed.len() as u64);
+            }
+            Ok(left < REJECTS_MAX_MESSAGES)
+        },
+    )
+    .await;
+    match r {
+        Ok(Ok(room)) => room,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "tidying rejects mailbox");
+            true
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "tidying rejects mailbox");
+            true
+        }
     }
 }
 

@@ -557,3 +557,189 @@ async fn delivery_rate_limits() {
     );
     s.stop().await;
 }
+
+/// Delivered messages train the account's filter as mox's AutomaticJunkFlags say: a message
+/// delivered to a not-junk mailbox gets $NotJunk and trains as ham, one delivered to Inbox
+/// (neutral) trains nothing.
+#[tokio::test]
+async fn delivery_trains_the_filter() {
+    let configure = |d: &mut smtpserver::directory::StaticDirectory| {
+        d.set_junk_filter(
+            "mjl",
+            junk::JunkFilter { threshold: 0.95, params: junk::Params::default() },
+        );
+        d.set_automatic_junk_flags("mjl", junk::AutomaticJunkFlags::quickstart());
+        d.add_address(
+            "mjl",
+            "archive@mox.example",
+            Destination { mailbox: Some("Archive".into()), ..Default::default() },
+        );
+    };
+    let s = TestServer::start(Options {
+        zone: zone(),
+        configure: Some(Box::new(configure)),
+        ..Default::default()
+    })
+    .await;
+    let mut c = ehlo(s.smtp).await;
+    let msg = signed("remote.example", "quarterly gardening newsletter");
+    assert!(
+        c.deliver("alice@remote.example", &["archive@mox.example"], &msg).await.starts_with("250")
+    );
+    let archived = s.messages("mjl", "Archive");
+    assert_eq!(archived.len(), 1);
+    assert!(archived[0].flags.has_keyword("$notjunk"), "{:?}", archived[0].flags);
+    let msg = signed("remote.example", "gardening tips inbox");
+    assert!(c.deliver("alice@remote.example", &["mjl@mox.example"], &msg).await.starts_with("250"));
+    let inbox = s.messages("mjl", "Inbox");
+    assert!(!inbox[0].flags.has_keyword("$notjunk") && !inbox[0].flags.has_keyword("$junk"));
+    {
+        use smtpserver::directory::Directory;
+        let acc = s.directory.open_account("mjl").unwrap();
+        let filter =
+            junk::Filter::open(&acc.dir().join("junkfilter"), &junk::Params::default()).unwrap();
+        assert_eq!(filter.word_counts("newsletter"), junk::Counts { ham: 1, spam: 0 });
+        assert_eq!(filter.word_counts("gardening"), junk::Counts { ham: 1, spam: 0 });
+        assert_eq!(filter.word_counts("inbox"), junk::Counts::default());
+        let stats = filter.stats().unwrap();
+        assert_eq!((stats.hams, stats.spams, stats.trained_messages), (1, 0, 1));
+    }
+    s.stop().await;
+}
+
+/// Rejected messages older than 14 days leave the Rejects mailbox when the next one is kept
+/// (mox's TidyRejectsMailbox); with KeepRejects they stay.
+#[tokio::test]
+async fn old_rejects_are_removed() {
+    for keep in [false, true] {
+        let configure = move |d: &mut smtpserver::directory::StaticDirectory| {
+            d.add_account(
+                "mjl",
+                None,
+                smtpserver::directory::AccountSettings {
+                    rejects_mailbox: Some("Rejects".into()),
+                    keep_rejects: keep,
+                    ..Default::default()
+                },
+            );
+        };
+        let s = TestServer::start(Options {
+            zone: zone(),
+            configure: Some(Box::new(configure)),
+            ..Default::default()
+        })
+        .await;
+        {
+            use smtpserver::directory::Directory;
+            let acc = s.directory.open_account("mjl").unwrap();
+            acc.ensure_mailbox("Rejects").unwrap();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64;
+            for (i, age_days) in [20, 15, 1].iter().enumerate() {
+                let new = store::NewMessage {
+                    received: Some(store::Timestamp {
+                        unix: now - age_days * 24 * 3600,
+                        offset_minutes: 0,
+                    }),
+                    ..Default::default()
+                };
+                acc.deliver_bytes(
+                    "Rejects",
+                    format!("Subject: old {i}\r\n\r\nx\r\n").as_bytes(),
+                    new,
+                )
+                .unwrap();
+            }
+        }
+        // An SPF fail from a sender without history: rejected, kept in Rejects.
+        let mut c = ehlo(s.smtp).await;
+        let r = c
+            .deliver(
+                "bounce@strict.example",
+                &["mjl@mox.example"],
+                "From: someone@neutral.example\r\nSubject: hi\r\n\r\nhi\r\n",
+            )
+            .await;
+        assert!(r.starts_with("451"), "{r}");
+        let rejects = s.messages("mjl", "Rejects");
+        assert_eq!(rejects.len(), if keep { 4 } else { 2 }, "keep {keep}");
+        s.stop().await;
+    }
+}
+
+/// SubjectPass: a first-time sender with DMARC pass from a blocklisted IP is refused
+/// permanently with a token; the same message sent again with the token in its subject is
+/// delivered (reason `subjectpass`), and a token for another sender does not work.
+#[tokio::test]
+async fn subject_pass_token_lets_a_retry_through() {
+    let configure = |d: &mut smtpserver::directory::StaticDirectory| {
+        d.add_account(
+            "mjl",
+            None,
+            smtpserver::directory::AccountSettings {
+                rejects_mailbox: Some("Rejects".into()),
+                subject_pass_period: Some(Duration::from_secs(12 * 3600)),
+                ..Default::default()
+            },
+        );
+    };
+    let s = TestServer::start(Options {
+        zone: zone(),
+        dnsbl_zones: vec!["bl.example".into()],
+        configure: Some(Box::new(configure)),
+        ..Default::default()
+    })
+    .await;
+    // Signed after the subject is set: DKIM (and so DMARC) must pass.
+    let signed_with_subject = |subject: &str| {
+        let msg = format!(
+            "From: Alice <alice@remote.example>\r\nTo: mjl@mox.example\r\nSubject: {subject}\r\nMessage-Id: <sp{}@remote.example>\r\n\r\nplease read\r\n",
+            subject.len()
+        );
+        let signer = dkim::Signer::new(
+            dns::Domain::parse("remote.example").unwrap(),
+            dkim::Selector::parse("sel").unwrap(),
+            key(),
+        );
+        let headers = dkim::sign(&[signer], msg.as_bytes(), std::time::SystemTime::now()).unwrap();
+        format!("{headers}{msg}")
+    };
+    let mut c = Raw::connect_from(s.smtp, Some("127.0.0.3".parse().unwrap())).await;
+    assert!(c.reply().await.starts_with("220"));
+    assert!(c.cmd("EHLO mail.remote.example").await.starts_with("250"));
+    let r = c
+        .deliver("alice@remote.example", &["mjl@mox.example"], &signed_with_subject("hello"))
+        .await;
+    assert!(r.starts_with("550 5.7.1 Your message resembles spam."), "{r}");
+    let token = regex::Regex::new(r"\(pass:[A-Za-z0-9_-]+\)")
+        .unwrap()
+        .find(&r)
+        .unwrap()
+        .as_str()
+        .to_string();
+    // A token that was tampered with does not pass.
+    let mut bad = token.clone();
+    bad.replace_range(7..8, if &token[7..8] == "A" { "B" } else { "A" });
+    let r = c
+        .deliver(
+            "alice@remote.example",
+            &["mjl@mox.example"],
+            &signed_with_subject(&format!("hello {bad}")),
+        )
+        .await;
+    assert!(r.starts_with("550 5.7.1"), "{r}");
+    let r = c
+        .deliver(
+            "alice@remote.example",
+            &["mjl@mox.example"],
+            &signed_with_subject(&format!("hello {token}")),
+        )
+        .await;
+    assert!(r.starts_with("250"), "{r}");
+    let inbox = s.messages("mjl", "Inbox");
+    assert_eq!(inbox.len(), 1);
+    assert!(inbox[0].prefix.starts_with("X-Mox-Reason: subjectpass;"), "{}", inbox[0].prefix);
+    s.stop().await;
+}

@@ -52,6 +52,34 @@ impl Authenticator for RuntimeLogins {
         acc.set_quota(quota);
         Ok(acc)
     }
+
+    /// The account's AutomaticJunkFlags and JunkFilter from domains.conf, with the same
+    /// filter the SMTP server classifies with (filters are shared within the process).
+    fn junk(&self, account: &str, opened: &store::Account) -> Option<junk::AccountJunk> {
+        let config = self.0.config();
+        let acc_conf = config.account(account)?;
+        let rules = match smtpserver::config_directory::automatic_junk_flags(acc_conf).compile() {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(account, error = %e, "AutomaticJunkFlags");
+                return None;
+            }
+        };
+        let filter = match smtpserver::config_directory::junk_filter(acc_conf) {
+            None => None,
+            Some(jf) => {
+                let dir = junk::Filter::dir_for_account(opened.dir());
+                match junk::Filter::open(&dir, &jf.params) {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        tracing::error!(account, error = %e, "opening junk filter");
+                        None
+                    }
+                }
+            }
+        };
+        Some(junk::AccountJunk { rules, filter })
+    }
 }
 
 /// The runtime's failed-login accounting, shared with SMTP.

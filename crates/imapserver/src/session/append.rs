@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use store::{MailboxId, NewMessage};
+use store::{MailboxId, NewMessage, UidSet};
 
 use super::{CmdResult, Failure, InputMode, Session, ok_code};
 use crate::command::{AppendMessage, MailboxName};
@@ -205,9 +205,12 @@ impl Session {
         let selected = self.selected().ok().map(|sel| sel.id);
         if let Some(old_uid) = s.replace {
             let old_mailbox = selected.ok_or_else(|| Failure::bad("no mailbox selected"))?;
-            let message =
+            let mut message =
                 s.messages.into_iter().next().ok_or_else(|| Failure::bad("no message"))?;
+            self.arrival_flags(&account, mailbox, std::slice::from_mut(&mut message))?;
+            self.train(|junk| junk.forget_uids(&account, old_mailbox, &UidSet::single(old_uid)));
             let d = account.replace_message(old_mailbox, old_uid, mailbox, message)?;
+            self.train(|junk| junk.sync_uids(&account, mailbox, &UidSet::single(d.uid)));
             // RFC 8508 §3.4: APPENDUID in an untagged OK, then the expunge, then the OK.
             self.out.extend_from_slice(b"* OK [APPENDUID ");
             push_u32(&mut self.out, uid_validity);
@@ -225,7 +228,11 @@ impl Session {
         if s.messages.is_empty() {
             return Err(Failure::bad("no message"));
         }
-        let delivered = account.deliver_all(mailbox, s.messages)?;
+        let mut messages = s.messages;
+        self.arrival_flags(&account, mailbox, &mut messages)?;
+        let delivered = account.deliver_all(mailbox, messages)?;
+        let new_uids = UidSet::from_uids(delivered.iter().map(|d| d.uid));
+        self.train(|junk| junk.sync_uids(&account, mailbox, &new_uids));
         if selected == Some(mailbox) {
             self.own_change(None);
         }
@@ -233,6 +240,21 @@ impl Session {
             .map(|s| s.to_string())
             .unwrap_or_default();
         ok_code(format!("APPENDUID {uid_validity} {uids}"), "APPEND completed")
+    }
+
+    /// mox's AutomaticJunkFlags for appended messages: the mailbox sets `$Junk`/`$NotJunk`.
+    fn arrival_flags(
+        &self,
+        account: &store::Account,
+        mailbox: store::MailboxId,
+        messages: &mut [store::AppendMessage],
+    ) -> Result<(), Failure> {
+        let Some(junk) = self.junk() else { return Ok(()) };
+        let Some(mb) = account.snapshot()?.mailbox_by_id(mailbox)? else { return Ok(()) };
+        for m in messages {
+            junk.arrival_flags(Some(&mb), &mb.name, &mut m.new.flags);
+        }
+        Ok(())
     }
 
     /// APPEND parsed as a whole command (its literals were small and taken into the command).

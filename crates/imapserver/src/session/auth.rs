@@ -22,6 +22,13 @@ pub trait Authenticator: Send + Sync + 'static {
 
     /// Opens the account (once per process is cheap: the store shares open accounts).
     fn open_account(&self, account: &str) -> Result<store::Account, OpenError>;
+
+    /// The account's junk settings (AutomaticJunkFlags, and its `JunkFilter` if it has one),
+    /// asked once at login: flag changes, moves, copies, appends and expunges then keep the
+    /// filter trained (see [`junk::AccountJunk`]). `None`: no junk handling at all.
+    fn junk(&self, _account: &str, _opened: &store::Account) -> Option<junk::AccountJunk> {
+        None
+    }
 }
 
 /// Why an account could not be opened (the authenticator's own error, logged).
@@ -343,10 +350,12 @@ impl Session {
         };
         self.config.login_limiter.succeeded(self.conn.remote_ip);
         tracing::info!(username = %username, account = account_name, "logged in");
+        let junk = self.config.authenticator.junk(account_name, &account);
         self.state = State::Authenticated(Box::new(Authenticated {
             account_name: account_name.to_string(),
             username: username.to_string(),
             account,
+            junk,
             selected: None,
             notify: None,
         }));

@@ -285,6 +285,10 @@ impl Session {
         let name = self.store_name(mailbox)?;
         let account = self.acct()?;
         let id = account.snapshot()?.mailbox(&name)?.map(|m| m.id);
+        if let Some(id) = id {
+            // Its messages go: untrained first, as for an expunge.
+            self.train(|junk| junk.forget_uids(&account, id, &store::UidSet::all()));
+        }
         account.delete_mailbox(&name)?;
         if let Some(id) = id {
             account.remove_annotations(id)?;

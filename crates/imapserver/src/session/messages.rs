@@ -9,6 +9,20 @@ use crate::command::{MailboxName, StoreOp};
 use crate::seqset::{SequenceSet, format_ordered, push_u32};
 
 impl Session {
+    /// Runs a junk training step if the account has junk settings. The messages are changed
+    /// already, so a failure is logged, not the command's: `mox retrain` repairs the filter.
+    pub(super) fn train(
+        &self,
+        step: impl FnOnce(&junk::AccountJunk) -> Result<usize, junk::Error>,
+    ) {
+        let Some(junk) = self.junk() else { return };
+        match step(&junk) {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(messages = n, "junk filter trained"),
+            Err(e) => tracing::error!(error = %e, "junk filter training"),
+        }
+    }
+
     pub(super) fn cmd_store(
         &mut self,
         uid_cmd: bool,
@@ -46,6 +60,12 @@ impl Session {
         };
         let outcome = account.store_flags(mailbox, &uids, op, &flags, unchanged_since)?;
         self.own_change(outcome.modseq);
+        // $Junk/$NotJunk changed: train (untraining the old class first).
+        let junk_flags = flags.has_keyword("$junk") || flags.has_keyword("$notjunk");
+        if (junk_flags || op == FlagOp::Replace) && !outcome.changed.is_empty() {
+            let changed = UidSet::from_uids(outcome.changed.iter().map(|s| s.uid));
+            self.train(|junk| junk.sync_uids(&account, mailbox, &changed));
+        }
 
         let condstore = self.enabled.condstore;
         let uidonly = self.enabled.uidonly;
@@ -107,6 +127,8 @@ impl Session {
         };
         let account = self.acct()?;
         let mailbox = self.selected()?.id;
+        // Untrained while they can still be read (as mox untrains expunged messages).
+        self.train(|junk| junk.forget_deleted(&account, mailbox, set.as_ref()));
         let expunged = account.expunge(mailbox, set.as_ref())?;
         let sel = self.selected_mut()?;
         for u in expunged {
@@ -151,6 +173,13 @@ impl Session {
         if pairs.is_empty() {
             return super::ok(format!("{verb} completed, no messages"));
         }
+        // mox's AutomaticJunkFlags on move and copy: the destination sets $Junk/$NotJunk, and
+        // the messages train as those say.
+        let new_uids = UidSet::from_uids(pairs.iter().map(|p| p.1));
+        self.train(|junk| {
+            junk.apply_mailbox_flags(&account, to.id, &new_uids)?;
+            junk.sync_uids(&account, to.id, &new_uids)
+        });
         // RFC 4315 COPYUID: source and destination UIDs in corresponding order.
         let mut code = Vec::from(&b"COPYUID "[..]);
         push_u32(&mut code, to.uid_validity);

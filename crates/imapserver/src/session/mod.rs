@@ -151,6 +151,8 @@ pub(crate) struct Authenticated {
     pub account_name: String,
     pub username: String,
     pub account: store::Account,
+    /// Junk flag rules and filter (training on flag changes, moves, appends, expunges).
+    pub junk: Option<junk::AccountJunk>,
     pub selected: Option<Selected>,
     pub notify: Option<notify::Notify>,
 }

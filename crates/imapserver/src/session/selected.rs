@@ -134,6 +134,11 @@ impl Session {
         self.auth().map(|a| a.account.clone()).ok_or_else(|| Failure::bad("not authenticated"))
     }
 
+    /// The account's junk settings, if the server has any for it.
+    pub(crate) fn junk(&self) -> Option<junk::AccountJunk> {
+        self.auth().and_then(|a| a.junk.clone())
+    }
+
     pub(crate) fn selected(&self) -> Result<&Selected, Failure> {
         self.auth()
             .and_then(|a| a.selected.as_ref())
@@ -301,6 +306,7 @@ impl Session {
         // CLOSE expunges \Deleted messages silently (RFC 9051 §6.4.1), unless read-only.
         if !sel.read_only && !sel.deleted {
             let (id, account) = (sel.id, self.acct()?);
+            self.train(|junk| junk.forget_deleted(&account, id, None));
             match account.expunge(id, None) {
                 Ok(_) => {}
                 Err(

@@ -216,6 +216,12 @@ impl TestServer {
     }
 
     pub async fn stop(self) {
+        self.stop_keep_dir().await;
+    }
+
+    /// Stops the server and drops everything but its data directory, which is returned (for
+    /// looking at the accounts with the server gone).
+    pub async fn stop_keep_dir(self) -> tempfile::TempDir {
         self.shutdown.trigger();
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
@@ -225,6 +231,7 @@ impl TestServer {
             0,
             "connections left after drain"
         );
+        self.dir
     }
 }
 
