@@ -1,6 +1,7 @@
 //! Accounts as the servers use them: opened from the data directory on first use (created
 //! with the configured initial mailboxes), and their login credentials.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
@@ -60,6 +61,11 @@ pub struct Accounts {
     derive: DeriveParams,
     /// Serializes creation, so two first deliveries to a new account create its mailboxes once.
     create: Mutex<()>,
+    /// Accounts stay open once opened. The store closes an account with its last handle; an
+    /// open racing with that close finds the account still locked, which made deliveries fail
+    /// with 451 under load (8 concurrent SMTP sessions were enough). One open environment per
+    /// account for the life of the server is what mox does too.
+    opened: Mutex<HashMap<String, Account>>,
 }
 
 impl Accounts {
@@ -70,6 +76,7 @@ impl Accounts {
             initial,
             derive: DeriveParams::default(),
             create: Mutex::new(()),
+            opened: Mutex::new(HashMap::new()),
         }
     }
 
@@ -88,6 +95,20 @@ impl Accounts {
     /// it does not exist yet. Cheap after the first call: the store keeps one environment per
     /// account and process. Blocks on disk I/O.
     pub fn open(&self, name: &str) -> Result<Account, AccountError> {
+        if let Some(account) = self.opened.lock().unwrap_or_else(PoisonError::into_inner).get(name)
+        {
+            return Ok(account.clone());
+        }
+        let account = self.open_uncached(name)?;
+        self.opened
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(name.to_string())
+            .or_insert_with(|| account.clone());
+        Ok(account)
+    }
+
+    fn open_uncached(&self, name: &str) -> Result<Account, AccountError> {
         let dir = self.data_dir.account_dir(name)?;
         if dir.join("data.mdb").is_file() {
             return Ok(Account::open(&dir, OpenOptions::default())?);
