@@ -212,6 +212,26 @@ with smtplib.SMTP_SSL("localhost", {submissions}, local_hostname="client.test", 
     assert!(head.contains("with ESMTPSA id"), "{head}");
     assert!(head.contains("auth=pass smtp.mailfrom=mox@localhost"), "{head}");
     assert!(head.contains("d=localhost;") && head.contains("s=localserve;"), "{head}");
+
+    // The Received ID turns back into the cid of the server's log lines with `mox cid`, as
+    // in mox: encrypted with the data directory's receivedid.key.
+    let id = head
+        .split("with ESMTPSA id ")
+        .nth(1)
+        .and_then(|rest| rest.split([' ', ';']).next())
+        .expect("an id in Received");
+    assert_eq!(id.len(), 22, "{id}");
+    let out = server.mox(&["cid", id], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    let cid = printed.lines().next().expect("cid line").trim().to_string();
+    assert!(
+        server.log().contains(&format!("cid={cid}")),
+        "cid {cid} from mox cid is not in the log:\n{}",
+        server.log()
+    );
+    let out = server.mox(&["cid", "AAAAAAAAAAAAAAAAAAAAAA"], b"");
+    assert!(!out.status.success(), "an id not made with this key is refused");
 }
 
 /// (b) swaks delivers to the SMTP port as to the MX of mox.example: the checks run against the
@@ -533,7 +553,8 @@ with smtplib.SMTP("localhost", {smtp}, local_hostname="localhost") as c:
     let inbox = imap_fetch(&server, "Inbox");
     assert_eq!(inbox.len(), 1, "only the ordinary message: {}", server.log());
     added_fields(&inbox[0], ordinary);
-    assert!(text(&inbox[0]).contains("for <someone@example.org>"), "{}", text(&inbox[0]));
+    let unfolded = text(&inbox[0]).replace("\r\n\t", " ");
+    assert!(unfolded.contains("for <someone@example.org>"), "{unfolded}");
     // Nothing was queued to leave the machine.
     assert!(!server.dir.join("queue").exists(), "localserve has no queue");
     let out = server.mox(&["queue", "list"], b"");

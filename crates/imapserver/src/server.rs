@@ -138,7 +138,7 @@ pub async fn serve_with(
         let cid = (config.connection_id)();
         let config = config.clone();
         let shutdown = shutdown.clone();
-        let span = tracing::info_span!("imap", cid, remote = %remote);
+        let span = tracing::info_span!("imap", cid = %format_args!("{cid:x}"), remote = %remote);
         spawn(Box::pin(
             async move {
                 handle(stream, remote, config, shutdown).await;

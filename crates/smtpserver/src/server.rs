@@ -21,33 +21,54 @@ use crate::backend::Backend;
 use crate::limits::Limits;
 use crate::session::{Action, Service, Session, SessionConfig, TlsInfo};
 
-/// How connection ids appear in Received headers and replies: obfuscated with a per-process
-/// key, so they do not reveal how many connections the server had (as mox does), while the
-/// logs show the plain id ([`runtime::ConnectionId`]).
-#[derive(Debug)]
+/// How connection ids appear in Received headers and replies: encrypted, so they do not reveal
+/// how many connections the server had (as mox does), while the logs show the plain id
+/// ([`runtime::ConnectionId`]). With the installation's `receivedid.key`
+/// ([`ConnectionIds::with_key`], what `mox serve` uses) the administrator turns an id back into
+/// the logs' cid with `mox cid`; without, a per-process key obfuscates it.
 pub struct ConnectionIds {
-    key: u64,
+    key: IdKey,
+}
+
+enum IdKey {
+    Process(u64),
+    Installation(Box<runtime::received_id::ReceivedIdKey>),
+}
+
+impl std::fmt::Debug for ConnectionIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.key {
+            IdKey::Process(_) => "per-process key",
+            IdKey::Installation(_) => "receivedid.key",
+        };
+        f.debug_struct("ConnectionIds").field("key", &kind).finish()
+    }
 }
 
 impl ConnectionIds {
-    /// A random key.
+    /// A random per-process key.
     pub fn new() -> ConnectionIds {
         let mut seed = [0u8; 8];
         let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut seed);
-        ConnectionIds { key: u64::from_le_bytes(seed) }
+        ConnectionIds { key: IdKey::Process(u64::from_le_bytes(seed)) }
+    }
+
+    /// Ids encrypted with the installation's key, as mox: `mox cid` decodes them.
+    pub fn with_key(key: runtime::received_id::ReceivedIdKey) -> ConnectionIds {
+        ConnectionIds { key: IdKey::Installation(Box::new(key)) }
     }
 
     /// A new connection id and its public form.
     pub fn next(&self) -> (u64, String) {
         let cid = runtime::ConnectionId::next().0;
-        let public = cid.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.key;
-        (
-            cid,
-            base64::Engine::encode(
+        let public = match &self.key {
+            IdKey::Installation(key) => key.encode(cid),
+            IdKey::Process(key) => base64::Engine::encode(
                 &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-                public.to_be_bytes(),
+                (cid.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ key).to_be_bytes(),
             ),
-        )
+        };
+        (cid, public)
     }
 }
 
@@ -114,7 +135,7 @@ pub async fn serve_connection<B: Backend>(
 ) {
     let (cid, received_id) = setup.ids.next();
     let service = setup.config.service;
-    let span = tracing::info_span!("smtp", cid, service = service.name(), remote = %remote);
+    let span = tracing::info_span!("smtp", cid = %runtime::ConnectionId(cid), service = service.name(), remote = %remote);
     async move {
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());

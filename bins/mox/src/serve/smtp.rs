@@ -80,7 +80,16 @@ fn make_shared(rt: &Arc<Runtime>) -> Shared {
             ),
         }
     }
-    Shared { mailer: Arc::new(mailer), limits, ids: Arc::new(ConnectionIds::new()) }
+    // Received IDs under the installation's key, so `mox cid` turns them back into the logs'
+    // cid (as mox); should the key file be unusable, a per-process key still hides the count.
+    let ids = match runtime::received_id::ReceivedIdKey::load_or_create(&rt.config().data_dir) {
+        Ok(key) => ConnectionIds::with_key(key),
+        Err(e) => {
+            tracing::error!(error = %e, "receivedid.key: received IDs cannot be turned into cids with mox cid");
+            ConnectionIds::new()
+        }
+    };
+    Shared { mailer: Arc::new(mailer), limits, ids: Arc::new(ids) }
 }
 
 /// localserve delivers unknown recipients to mox@localhost's account, as mox does.
