@@ -207,6 +207,54 @@ async fn dnsbl_listed_is_refused() {
     s.stop().await;
 }
 
+/// A ruleset with AcceptRejectsToMailbox takes what would be refused (here: a DNSBL listing)
+/// into its mailbox with a 250, as mox does; the same message to another address is refused.
+#[tokio::test]
+async fn ruleset_accepts_rejects_to_its_mailbox() {
+    let configure = |d: &mut smtpserver::directory::StaticDirectory| {
+        let rs = Ruleset {
+            smtp_mail_from: Some(regex::Regex::new(r"@remote\.example$").unwrap()),
+            msg_from: None,
+            verified_domain: None,
+            headers: vec![],
+            is_forward: false,
+            list_allow_domain: None,
+            accept_rejects_to_mailbox: Some("Accepted".into()),
+            mailbox: "Remote".into(),
+        };
+        d.add_address(
+            "mjl",
+            "take-all@mox.example",
+            Destination { rulesets: vec![rs], ..Default::default() },
+        );
+    };
+    let s = TestServer::start(Options {
+        zone: zone(),
+        dnsbl_zones: vec!["bl.example".into()],
+        configure: Some(Box::new(configure)),
+        ..Default::default()
+    })
+    .await;
+    let mut c = Raw::connect_from(s.smtp, Some("127.0.0.3".parse().unwrap())).await;
+    assert!(c.reply().await.starts_with("220"));
+    assert!(c.cmd("EHLO mail.remote.example").await.starts_with("250"));
+    let r = c
+        .deliver("alice@remote.example", &["take-all@mox.example"], &signed("remote.example", "x"))
+        .await;
+    assert!(r.starts_with("250"), "{r}");
+    let r = c
+        .deliver("alice@remote.example", &["mjl@mox.example"], &signed("remote.example", "y"))
+        .await;
+    assert!(r.starts_with("451 4.3.0"), "{r}");
+    assert_eq!(s.messages("mjl", "Accepted").len(), 1);
+    assert!(
+        s.messages("mjl", "Remote").is_empty(),
+        "the reject goes to the ruleset's reject mailbox"
+    );
+    assert!(s.messages("mjl", "Inbox").is_empty());
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn rulesets_pick_mailboxes() {
     let configure = |d: &mut smtpserver::directory::StaticDirectory| {
