@@ -994,10 +994,12 @@ continuing!
 
 const NO_ACME_YET: &str = "
 NOTE: mox-rs does not request TLS certificates with ACME yet. The public listener
-is configured for ACME (as mox does), and \"mox serve\" refuses to start with it:
-IMAPS and submissions need TLS. Until mox-rs does ACME, get certificates for the
-host name and the mta-sts/autoconfig names elsewhere, and configure them in the
-public listener's TLS.KeyCerts in config/mox.conf instead of TLS.ACME, as
+is configured for ACME (as mox does); \"mox serve\" starts with it and receives
+mail on port 25, but without a certificate it offers no STARTTLS, refuses logins
+on submission and IMAP, and keeps the IMAPS and submissions ports closed (it logs
+each). Until mox-rs does ACME, get certificates for the host name and the
+mta-sts/autoconfig names elsewhere, and configure them in the public listener's
+TLS.KeyCerts in config/mox.conf instead of TLS.ACME, as
 \"mox quickstart -existing-webserver\" writes.
 ";
 

@@ -200,8 +200,8 @@ pub(crate) async fn serve(options: ServeOptions) -> anyhow::Result<()> {
 
 /// Binds every enabled service that has a server, and builds each listener's TLS
 /// configuration. Services without a server yet, and TLS through ACME, are logged as not yet
-/// in effect; a service that needs TLS on a listener without usable TLS is an error, as in
-/// mox.
+/// in effect (an implicit-TLS service on an ACME-only listener stays closed); a service that
+/// needs TLS on a listener without any TLS configuration is an error, as in mox.
 fn bind_listeners(
     config: &config::Config,
     mode: Mode,
@@ -251,6 +251,17 @@ fn bind_listeners(
                 continue;
             }
             if service.implicit_tls && !tls.contains_key(name) {
+                // ACME is parsed but not yet in effect: a listener relying on it still serves
+                // what works without a certificate (port 25, and the STARTTLS services, which
+                // then refuse logins: no AUTH or LOGIN without TLS), and says which ports stay
+                // closed, instead of failing to start.
+                if listener.tls.as_ref().is_some_and(|t| t.acme.is_some()) {
+                    tracing::warn!(
+                        listener = %name, service = service.name, port,
+                        "needs a certificate, and TLS.ACME is not yet in effect in mox-rs: this service is not served, its port stays closed; configure TLS.KeyCerts"
+                    );
+                    continue;
+                }
                 anyhow::bail!(
                     "listener {name}: {} needs TLS, but the listener has no TLS.KeyCerts",
                     service.name
