@@ -74,10 +74,11 @@ bench_idle() {
     sleep 1
     local before after closed
     before=$(rss_kib "$srv_pid")
-    mkfifo "$work/idle.in"
-    "$bin/imap_bench_client" idle 127.0.0.1 "$plain_port" "$tls_port" "$work/idle/cert.pem" "$IDLE_CONNECTIONS" 100 <"$work/idle.in" >"$work/idle.client" &
+    # Not idle.in: that is the server's stdin fifo (start_ours names it after the data directory).
+    mkfifo "$work/idle-client.in"
+    "$bin/imap_bench_client" idle 127.0.0.1 "$plain_port" "$tls_port" "$work/idle/cert.pem" "$IDLE_CONNECTIONS" 100 <"$work/idle-client.in" >"$work/idle.client" &
     local client=$!
-    exec {client_in}>"$work/idle.in"
+    exec {client_in}>"$work/idle-client.in"
     for _ in $(seq 1 6000); do
         if grep -q '^idle' "$work/idle.client" 2>/dev/null; then break; fi
         if ! kill -0 "$client" 2>/dev/null; then echo "client failed"; cat "$work/idle.client"; exit 1; fi
