@@ -220,7 +220,7 @@ for b in $(seq "$BATCHES"); do
 done
 END=$(now)
 MOX_RATE=$(rate "$MESSAGES" "$START" "$END")
-STORED=$(ls "$WORK/mox/data/accounts/mjl/msg"/* | grep -c . || true)
+STORED=$(find "$WORK/mox/data/accounts/mjl/msg" -type f | wc -l)
 echo "  stored message files: $STORED"
 
 echo "== Postfix -> Dovecot: $MESSAGES messages, $SESSIONS sessions"
