@@ -109,6 +109,16 @@ start_dovecot() {
     local d=$work/dovecot
     mkdir -p "$d/run" "$d/home"
     chmod 755 "$work" "$d" "$d/home"
+    # Dovecot never runs a mail process as root ("userdb returned 0 as uid"): as root, the
+    # users' mail belongs to nobody.
+    local uid gid
+    uid=$(id -u)
+    gid=$(id -g)
+    if [ "$uid" = 0 ]; then
+        uid=$(id -u nobody)
+        gid=$(id -g nobody)
+        chown "$uid:$gid" "$d/home"
+    fi
     local hash
     hash=$(doveadm pw -s ARGON2ID -p benchpassword)
     : >"$d/passwd"
@@ -131,7 +141,7 @@ passdb {
 }
 userdb {
   driver = static
-  args = uid=$(id -u) gid=$(id -g) home=$d/home/%u
+  args = uid=$uid gid=$gid home=$d/home/%u
 }
 mail_location = maildir:~/Maildir
 first_valid_uid = 0
