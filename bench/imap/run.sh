@@ -74,10 +74,11 @@ bench_idle() {
     sleep 1
     local before after closed
     before=$(rss_kib "$srv_pid")
-    mkfifo "$work/idle.in"
-    "$bin/imap_bench_client" idle 127.0.0.1 "$plain_port" "$tls_port" "$work/idle/cert.pem" "$IDLE_CONNECTIONS" 100 <"$work/idle.in" >"$work/idle.client" &
+    # Not idle.in: that is the server's stdin fifo (start_ours names it after the data directory).
+    mkfifo "$work/idle-client.in"
+    "$bin/imap_bench_client" idle 127.0.0.1 "$plain_port" "$tls_port" "$work/idle/cert.pem" "$IDLE_CONNECTIONS" 100 <"$work/idle-client.in" >"$work/idle.client" &
     local client=$!
-    exec {client_in}>"$work/idle.in"
+    exec {client_in}>"$work/idle-client.in"
     for _ in $(seq 1 6000); do
         if grep -q '^idle' "$work/idle.client" 2>/dev/null; then break; fi
         if ! kill -0 "$client" 2>/dev/null; then echo "client failed"; cat "$work/idle.client"; exit 1; fi
@@ -108,6 +109,16 @@ start_dovecot() {
     local d=$work/dovecot
     mkdir -p "$d/run" "$d/home"
     chmod 755 "$work" "$d" "$d/home"
+    # Dovecot never runs a mail process as root ("userdb returned 0 as uid"): as root, the
+    # users' mail belongs to nobody.
+    local uid gid
+    uid=$(id -u)
+    gid=$(id -g)
+    if [ "$uid" = 0 ]; then
+        uid=$(id -u nobody)
+        gid=$(id -g nobody)
+        chown "$uid:$gid" "$d/home"
+    fi
     local hash
     hash=$(doveadm pw -s ARGON2ID -p benchpassword)
     : >"$d/passwd"
@@ -130,7 +141,7 @@ passdb {
 }
 userdb {
   driver = static
-  args = uid=$(id -u) gid=$(id -g) home=$d/home/%u
+  args = uid=$uid gid=$gid home=$d/home/%u
 }
 mail_location = maildir:~/Maildir
 first_valid_uid = 0

@@ -5,11 +5,14 @@
 //!
 //! ```text
 //! cargo run --release -p smtpserver --example serve -- mox.conf [--dns-server 127.0.0.1:53]
-//!     [--set-password account:password] [--unlimited]
+//!     [--set-password account:password] [--unlimited] [--keep-accounts-open]
 //! ```
 //!
 //! `--unlimited` lifts the connection and delivery rate limits (for load tests from one
-//! address). Stops on SIGTERM or SIGINT, giving connections 3 seconds to finish.
+//! address). `--keep-accounts-open` opens every configured account at start and holds it until
+//! exit; otherwise an account is opened for each delivery and closed when the last handle goes,
+//! and a delivery that opens it while another is still closing it gets a 451 (the store's
+//! lock is taken per open; the benchmark hits that with 32 sessions). Stops on SIGTERM or SIGINT, giving connections 3 seconds to finish.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +46,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut dns_server: Option<SocketAddr> = None;
     let mut passwords = Vec::new();
     let mut unlimited = false;
+    let mut keep_accounts_open = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--dns-server" => {
@@ -52,12 +56,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 passwords.push(args.next().ok_or("--set-password needs account:password")?)
             }
             "--unlimited" => unlimited = true,
+            "--keep-accounts-open" => keep_accounts_open = true,
             _ if conf.is_none() => conf = Some(PathBuf::from(a)),
             _ => return Err(format!("unexpected argument {a:?}").into()),
         }
     }
     let conf = conf.ok_or(
-        "usage: serve mox.conf [--dns-server addr] [--set-password account:password] [--unlimited]",
+        "usage: serve mox.conf [--dns-server addr] [--set-password account:password] [--unlimited] [--keep-accounts-open]",
     )?;
     let config = Arc::new(config::load(&conf).map_err(|e| e.to_string())?);
     let accounts =
@@ -66,6 +71,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         let (account, password) =
             p.split_once(':').ok_or("--set-password needs account:password")?;
         accounts.set_password(account, password)?;
+    }
+    let mut open_accounts = Vec::new();
+    if keep_accounts_open {
+        for name in config.dynamic.accounts.keys() {
+            open_accounts.push(accounts.open(name)?);
+        }
     }
     let resolver: Arc<dyn dns::Resolver> = match dns_server {
         Some(addr) => Arc::new(dns::HickoryResolver::with_server(addr)?),
@@ -125,5 +136,6 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     shutdown.trigger();
     let left = shutdown.drain(Duration::from_secs(3)).await;
     eprintln!("stopped, {left} connections cut off");
+    drop(open_accounts);
     Ok(())
 }
