@@ -428,8 +428,7 @@ fn postfix_relays_to_us_as_mx() {
 
 /// A private Postfix that relays by DNS MX lookup with a chrooted SMTP client.
 struct PostfixRelay {
-    dir: tempfile::TempDir,
-    child: Option<Child>,
+    process: test_support::PostfixProcess,
     port: u16,
 }
 
@@ -503,41 +502,11 @@ scache unix - - n - 1 scache
 postlog unix-dgram n - n - 1 postlogd
 "
         );
-        std::fs::write(root.join("master.cf"), master_cf).unwrap();
-        let child = Command::new("/usr/sbin/postfix")
-            .arg("-c")
-            .arg(root)
-            .arg("start-fg")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let relay = PostfixRelay { dir, child: Some(child), port };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "postfix did not start; maillog:\n{}", relay.log());
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        relay
+        let process = test_support::PostfixProcess::start(dir, &master_cf, ("127.0.0.1", port));
+        PostfixRelay { process, port }
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
-    }
-}
-
-impl Drop for PostfixRelay {
-    fn drop(&mut self) {
-        let _ =
-            Command::new("/usr/sbin/postfix").arg("-c").arg(self.dir.path()).arg("stop").status();
-        if let Some(mut child) = self.child.take() {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.process.log()
     }
 }

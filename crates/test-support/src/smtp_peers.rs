@@ -6,6 +6,8 @@
 //!   accepted message is saved with its envelope ([`Received`]).
 //! - [`Postfix`]: Debian's `postfix`, as a private instance (own config directory, queue, data
 //!   directory and maildirs) run with `postfix -c DIR start-fg`, never as the system service.
+//! - [`PostfixProcess`]: the process part of any private Postfix (start on a written
+//!   configuration, wait for smtpd, stop when dropped), for tests that write their own main.cf.
 //! - [`TestCertificate`]: a self-signed certificate from rcgen, and a root store trusting it.
 //!
 //! A missing peer is a test failure with instructions, not a silent skip.
@@ -247,8 +249,7 @@ pub struct PostfixConfig {
 /// A private Postfix instance.
 #[derive(Debug)]
 pub struct Postfix {
-    dir: tempfile::TempDir,
-    child: Option<Child>,
+    process: PostfixProcess,
     /// The smtpd port on 127.0.0.1.
     pub port: u16,
     /// The server's certificate.
@@ -343,50 +344,25 @@ scache unix - - n - 1 scache
 postlog unix-dgram n - n - 1 postlogd
 "
         );
-        std::fs::write(root.join("master.cf"), master_cf).unwrap();
-
-        let child = Command::new("/usr/sbin/postfix")
-            .arg("-c")
-            .arg(root)
-            .arg("start-fg")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut postfix = Postfix { dir, child: Some(child), port, certificate };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-                drop(stream);
-                break;
-            }
-            if Instant::now() > deadline
-                || postfix.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_some())
-            {
-                let log = postfix.log();
-                panic!("Postfix did not start on port {port}; maillog:\n{log}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        postfix
+        let process = PostfixProcess::start(dir, &master_cf, ("127.0.0.1", port));
+        Postfix { process, port, certificate }
     }
 
     /// The PEM file of the server's certificate.
     pub fn cert_path(&self) -> PathBuf {
-        self.dir.path().join("cert.pem")
+        self.process.dir().join("cert.pem")
     }
 
     /// Postfix's log so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
+        self.process.log()
     }
 
     /// Waits until a message for `address` is in its maildir, and returns it (LF line
     /// endings, as Postfix's virtual agent writes them).
     pub fn wait_for_delivery(&self, address: &str, timeout: Duration) -> Vec<u8> {
         let (local, domain) = address.split_once('@').expect("address with @");
-        let new = self.dir.path().join("mail").join(domain).join(local).join("new");
+        let new = self.process.dir().join("mail").join(domain).join(local).join("new");
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(file) =
@@ -402,7 +378,61 @@ postlog unix-dgram n - n - 1 postlogd
     }
 }
 
-impl Drop for Postfix {
+/// A private Postfix process: `postfix -c DIR start-fg` on a configuration directory whose
+/// main.cf the caller wrote, running until dropped (`postfix stop`, then a kill after 10 s).
+#[derive(Debug)]
+pub struct PostfixProcess {
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl PostfixProcess {
+    /// Writes `master_cf` into `dir`, starts Postfix on it and waits up to 30 s until smtpd
+    /// answers on `listen`; panics with Postfix's log (main.cf's `maillog_file = DIR/maillog`)
+    /// if it exits or does not answer.
+    pub fn start(
+        dir: tempfile::TempDir,
+        master_cf: &str,
+        listen: impl std::net::ToSocketAddrs + Copy + std::fmt::Debug,
+    ) -> PostfixProcess {
+        if !Path::new("/usr/sbin/postfix").exists() {
+            panic!("Postfix is needed: DEBIAN_FRONTEND=noninteractive apt-get install postfix");
+        }
+        std::fs::write(dir.path().join("master.cf"), master_cf).unwrap();
+        let child = Command::new("/usr/sbin/postfix")
+            .arg("-c")
+            .arg(dir.path())
+            .arg("start-fg")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut postfix = PostfixProcess { dir, child: Some(child) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(listen).is_err() {
+            if Instant::now() > deadline
+                || postfix.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_some())
+            {
+                panic!("Postfix did not start on {listen:?}; maillog:\n{}", postfix.log());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        postfix
+    }
+
+    /// The configuration directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Postfix's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
+    }
+}
+
+impl Drop for PostfixProcess {
     fn drop(&mut self) {
         let _ = Command::new("/usr/sbin/postfix")
             .arg("-c")

@@ -178,8 +178,7 @@ impl Drop for MxPeer {
 /// other recipients of their domains with 550 5.1.1.
 #[derive(Debug)]
 pub struct PostfixMx {
-    dir: tempfile::TempDir,
-    child: Option<Child>,
+    process: test_support::PostfixProcess,
 }
 
 impl PostfixMx {
@@ -257,65 +256,22 @@ scache unix - - n - 1 scache
 postlog unix-dgram n - n - 1 postlogd
 "
         );
-        std::fs::write(root.join("master.cf"), master_cf).unwrap();
-        let child = Command::new("/usr/sbin/postfix")
-            .arg("-c")
-            .arg(root)
-            .arg("start-fg")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut postfix = PostfixMx { dir, child: Some(child) };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if std::net::TcpStream::connect((ip, 25)).is_ok() {
-                break;
-            }
-            if Instant::now() > deadline
-                || postfix.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_some())
-            {
-                panic!("Postfix did not start on {ip}:25; maillog:\n{}", postfix.log());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        postfix
+        PostfixMx { process: test_support::PostfixProcess::start(dir, &master_cf, (ip, 25)) }
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
+        self.process.log()
     }
 
     /// The messages delivered to `address`'s maildir.
     pub fn delivered(&self, address: &str) -> Vec<Vec<u8>> {
         let (local, domain) = address.split_once('@').unwrap();
-        let new = self.dir.path().join("mail").join(domain).join(local).join("new");
+        let new = self.process.dir().join("mail").join(domain).join(local).join("new");
         let mut files: Vec<PathBuf> = std::fs::read_dir(&new)
             .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();
         files.sort();
         files.into_iter().map(|f| std::fs::read(f).unwrap()).collect()
-    }
-}
-
-impl Drop for PostfixMx {
-    fn drop(&mut self) {
-        let _ = Command::new("/usr/sbin/postfix")
-            .arg("-c")
-            .arg(self.dir.path())
-            .arg("stop")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        if let Some(mut child) = self.child.take() {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 
