@@ -573,7 +573,7 @@ async fn deliver_checked(
         }
     }
     if !planned.is_empty() && tracing::enabled!(tracing::Level::INFO) {
-        let auth = auth_summary(&c);
+        let auth = auth_summary(c);
         for p in &planned {
             tracing::info!(
                 account = p.target.account,
