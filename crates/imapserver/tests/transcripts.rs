@@ -1,27 +1,55 @@
 //! Replays `C:`/`S:` transcripts from `testdata/imap/` against a session: the examples of RFC
 //! 9051, RFC 3501 and the extensions' RFCs, made concrete with the data each transcript
 //! creates (named by RFC and section). A first line `# mode: plain` runs the session as on a
-//! connection without TLS.
+//! connection without TLS; `# quota: n` gives the account a quota of n bytes; `# lockout-after: n`
+//! refuses logins after n failures; `C2:`/`S2:` lines are a second connection of the account.
 
 #![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
 
 mod common;
 
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
 use common::{Harness, replay};
+use imapserver::session::SimpleLoginLimiter;
 
 fn run(name: &str) {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/imap").join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let h = Harness::new();
+    let text = read_transcript(name);
+    let mut h = Harness::new();
+    for l in text.lines() {
+        if let Some(n) = l.strip_prefix("# lockout-after: ") {
+            let n: u32 = n.trim().parse().unwrap();
+            h = h.with_config(|c| {
+                c.login_limiter = std::sync::Arc::new(SimpleLoginLimiter::new(
+                    Duration::ZERO,
+                    Duration::ZERO,
+                    n,
+                    Duration::from_secs(60),
+                ))
+            });
+        }
+    }
     for l in text.lines() {
         if let Some(q) = l.strip_prefix("# quota: ") {
             h.account().set_quota(Some(q.trim().parse().unwrap()));
         }
     }
     let plain = text.lines().next().is_some_and(|l| l.trim() == "# mode: plain");
-    let mut c = h.session_with(!plain);
-    replay(&mut c, &text);
+    let mut clients = vec![h.session_with(!plain)];
+    if text.lines().any(|l| l.starts_with("C2:")) {
+        clients.push(h.session_with(!plain));
+    }
+    replay(&mut clients, &text);
+}
+
+fn transcript_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/imap")
+}
+
+fn read_transcript(name: &str) -> String {
+    let path = transcript_dir().join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 macro_rules! transcripts {
@@ -36,8 +64,7 @@ macro_rules! transcripts {
         /// Every transcript file has a test.
         #[test]
         fn all_files_have_tests() {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/imap");
-            let mut files: Vec<String> = std::fs::read_dir(dir)
+            let mut files: Vec<String> = std::fs::read_dir(transcript_dir())
                 .unwrap()
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
                 .filter(|n| n.ends_with(".txt"))
