@@ -98,4 +98,6 @@ transcripts! {
     uidonly => "rfc9586-uidonly.txt",
     mailbox_names => "rfc6855-rfc3501-mailbox-names.txt",
     misc => "rfc4978-rfc3501-misc.txt",
+    response_codes => "rfc9051-7.1-response-codes.txt",
+    unavailable => "rfc9051-7.1-unavailable.txt",
 }
