@@ -100,4 +100,6 @@ transcripts! {
     misc => "rfc4978-rfc3501-misc.txt",
     response_codes => "rfc9051-7.1-response-codes.txt",
     unavailable => "rfc9051-7.1-unavailable.txt",
+    notify => "rfc5465-notify.txt",
+    multisearch => "rfc7377-multisearch.txt",
 }
