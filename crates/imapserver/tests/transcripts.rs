@@ -102,4 +102,5 @@ transcripts! {
     unavailable => "rfc9051-7.1-unavailable.txt",
     notify => "rfc5465-notify.txt",
     multisearch => "rfc7377-multisearch.txt",
+    rev1 => "rfc3501-6-rev1.txt",
 }

@@ -428,8 +428,10 @@ fn recent_count(
     {
         return Ok(sel.recent_count());
     }
-    let _ = snap;
-    Ok(0)
+    let claimed = super::selected::recent_claimed(&s.acct()?, mb.id);
+    let mut n = 0;
+    snap.for_each_uid(mb.id, |uid| n += u32::from(uid > claimed))?;
+    Ok(n)
 }
 
 fn deleted_storage(snap: &store::Snapshot<'_>, id: MailboxId) -> Result<u64, Failure> {
