@@ -74,9 +74,7 @@ impl Harness {
         let mut s = Session::new(self.config.clone(), conn);
         s.greeting();
         let greeting = String::from_utf8(s.take_output()).unwrap();
-        let mut c = Client { s, watch: None, greeting };
-        c.watch = None;
-        c
+        Client { s, watch: None, watch_limit: None, greeting }
     }
 }
 
@@ -84,6 +82,9 @@ impl Harness {
 pub struct Client {
     pub s: Session,
     pub watch: Option<store::ChangeReceiver>,
+    /// How many change notifications wait for the session before they overflow (the store's
+    /// default when `None`).
+    pub watch_limit: Option<usize>,
     pub greeting: String,
 }
 
@@ -104,7 +105,10 @@ impl Client {
         if self.watch.is_none()
             && let Some(acc) = self.s.account()
         {
-            self.watch = Some(acc.watch());
+            self.watch = Some(match self.watch_limit {
+                Some(n) => acc.watch_with_limit(n),
+                None => acc.watch(),
+            });
         }
         String::from_utf8_lossy(&out).into_owned()
     }
