@@ -114,6 +114,7 @@ transcripts! {
     multisearch => "rfc7377-multisearch.txt",
     rev1 => "rfc3501-6-rev1.txt",
     notification_overflow => "rfc5465-5.8-notificationoverflow.txt",
+    idle => "rfc9051-6.3.13-idle.txt",
 }
 
 /// Every command the parser accepts, as `CommandBody::name` spells it (checked against
