@@ -586,7 +586,8 @@ impl Session {
             Frame::LineTooLong => {
                 let tag = parse::parse_tag(&self.inbuf);
                 self.framer.reset();
-                self.inbuf.clear();
+                // DiscardLine drops the line up to its end, which may be buffered already
+                // (with commands after it): the buffer is not simply cleared.
                 self.mode = InputMode::DiscardLine { tag };
                 true
             }
@@ -683,7 +684,6 @@ impl Session {
                 false
             }
             Frame::LineTooLong => {
-                self.inbuf.clear();
                 self.framer.reset();
                 self.tagged_line(&tag, &reply);
                 self.mode = InputMode::DiscardLine { tag: None };
