@@ -914,6 +914,7 @@ mod tests {
             b"a GETMETADATA (MAXSIZE 5 DEPTH infinity) \"\" (/shared/x)\r\n",
             b"a SETMETADATA INBOX (/private/x ~{2}\r\n\0\x01 /shared/y NIL)\r\n",
             b"a ESEARCH IN (subtree-one (Archive) inboxes) RETURN (COUNT) UNSEEN\r\n",
+            b"a ESEARCH IN (selected mailboxes x) RETURN (SAVE CONTEXT) ALL\r\n",
             b"a ID (\"name\" \"x\" \"v\" NIL)\r\n",
             b"a UID REPLACE 5 Drafts {1+}\r\nx\r\n",
             b"a CREATE x/ (USE (\\Sent))\r\n",

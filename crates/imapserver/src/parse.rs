@@ -1556,7 +1556,8 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         let w = self.atom()?.to_ascii_lowercase();
         Ok(match w.as_str() {
-            "selected" if !multisearch => MailboxFilter::Selected,
+            // RFC 7377 §4 keeps "selected" for ESEARCH and forbids "selected-delayed".
+            "selected" => MailboxFilter::Selected,
             "selected-delayed" if !multisearch => MailboxFilter::SelectedDelayed,
             "inboxes" => MailboxFilter::Inboxes,
             "personal" => MailboxFilter::Personal,

@@ -193,6 +193,11 @@ impl Session {
             return Err(Failure::bad("PLAIN response is not UTF-8"));
         };
         if !authzid.is_empty() && authzid != username {
+            // RFC 5530 §3: AUTHORIZATIONFAILED means the credentials were right; wrong ones
+            // are AUTHENTICATIONFAILED (and count as a failed login) whatever the authzid.
+            if self.verify_password(username, password).is_none() {
+                return Err(self.login_failed(username, "PLAIN"));
+            }
             return Err(Failure::no_code("AUTHORIZATIONFAILED", "cannot act as another user"));
         }
         self.password_login(username, password, "PLAIN")
@@ -309,6 +314,14 @@ impl Session {
         password: &str,
         how: &str,
     ) -> Result<(Option<String>, String), Failure> {
+        match self.verify_password(username, password) {
+            Some(account) => self.logged_in(username, &account),
+            None => Err(self.login_failed(username, how)),
+        }
+    }
+
+    /// The account of `username` if `password` is its password.
+    fn verify_password(&self, username: &str, password: &str) -> Option<String> {
         let creds = self.config.authenticator.credentials(username);
         let ok = match &creds {
             Some((_, c)) => match &c.password_hash {
@@ -321,10 +334,7 @@ impl Session {
                 false
             }
         };
-        match (ok, creds) {
-            (true, Some((account, _))) => self.logged_in(username, &account),
-            _ => Err(self.login_failed(username, how)),
-        }
+        creds.filter(|_| ok).map(|(account, _)| account)
     }
 
     fn login_failed(&mut self, username: &str, how: &str) -> Failure {

@@ -240,6 +240,7 @@ impl Session {
                     continue;
                 }
                 let Some(seq) = sel.view.seq(s.uid) else { continue };
+                let line_start = self.out.len();
                 let mut line =
                     FetchLine::start(&mut self.out, uidonly, seq, s.uid, job.include_uid);
                 let recent = rev1 && sel.is_recent(s.uid);
@@ -252,6 +253,11 @@ impl Session {
                     o.push(b')');
                 }
                 line.end();
+                if r.is_err() {
+                    // No half response (and never an empty `FETCH ()`, which msg-att does
+                    // not allow): the tagged NO says why this message failed.
+                    self.out.truncate(line_start);
+                }
                 r?;
             }
             drop(snap);

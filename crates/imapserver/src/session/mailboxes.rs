@@ -428,8 +428,15 @@ fn recent_count(
     {
         return Ok(sel.recent_count());
     }
-    let _ = snap;
-    Ok(0)
+    let claimed = super::selected::recent_claimed(&s.acct()?, mb.id);
+    if claimed == 0 {
+        return Ok(u32::try_from(mb.counts.messages).unwrap_or(u32::MAX));
+    }
+    // Only the tail above the claimed UIDs is read (usually a few new messages).
+    let mut n = 0;
+    let tail = store::UidSet::from_ranges([claimed.saturating_add(1)..=u32::MAX]);
+    snap.for_each_state(mb.id, &tail, |_| n += 1)?;
+    Ok(n)
 }
 
 fn deleted_storage(snap: &store::Snapshot<'_>, id: MailboxId) -> Result<u64, Failure> {

@@ -130,6 +130,7 @@ impl Session {
         // Untrained while they can still be read (as mox untrains expunged messages).
         self.train(|junk| junk.forget_deleted(&account, mailbox, set.as_ref()));
         let expunged = account.expunge(mailbox, set.as_ref())?;
+        self.highest_modseq_in_ok = !expunged.is_empty();
         let sel = self.selected_mut()?;
         for u in expunged {
             if let Err(i) = sel.pending_expunges.binary_search(&u) {
@@ -203,6 +204,7 @@ impl Session {
                 }
             }
             sel.dirty = true;
+            self.highest_modseq_in_ok = true;
             return super::ok(format!("{verb} completed"));
         }
         super::ok_code(code, format!("{verb} completed"))

@@ -179,6 +179,9 @@ pub struct Session {
     pub(crate) client_id: Option<String>,
     compressing: bool,
     consecutive_bad: u32,
+    /// The running command removed messages from the selected mailbox: with QRESYNC its
+    /// tagged OK carries the new HIGHESTMODSEQ (RFC 7162 §3.2.7, §3.2.9; RFC 6851 §4.4).
+    pub(crate) highest_modseq_in_ok: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -317,6 +320,7 @@ impl Session {
             client_id: None,
             compressing: false,
             consecutive_bad: 0,
+            highest_modseq_in_ok: false,
         }
     }
 
@@ -582,7 +586,8 @@ impl Session {
             Frame::LineTooLong => {
                 let tag = parse::parse_tag(&self.inbuf);
                 self.framer.reset();
-                self.inbuf.clear();
+                // DiscardLine drops the line up to its end, which may be buffered already
+                // (with commands after it): the buffer is not simply cleared.
                 self.mode = InputMode::DiscardLine { tag };
                 true
             }
@@ -679,7 +684,6 @@ impl Session {
                 false
             }
             Frame::LineTooLong => {
-                self.inbuf.clear();
                 self.framer.reset();
                 self.tagged_line(&tag, &reply);
                 self.mode = InputMode::DiscardLine { tag: None };
@@ -882,6 +886,15 @@ impl Session {
     ) {
         if !matches!(self.state, State::Logout) {
             self.sync_unsolicited(expunge_allowed, false);
+        }
+        let mut r = r;
+        if std::mem::take(&mut self.highest_modseq_in_ok)
+            && self.enabled.qresync
+            && let Ok(Some((code @ None, _))) = &mut r
+            && let Some(sel) = self.auth().and_then(|a| a.selected.as_ref())
+        {
+            // The expunges were just reported: the client is in sync up to this MODSEQ.
+            *code = Some(format!("HIGHESTMODSEQ {}", sel.synced_modseq));
         }
         self.tagged(tag, name, r);
     }

@@ -213,7 +213,7 @@ impl Session {
             let expunge = has(|e| matches!(e, NotifyEvent::MessageExpunge));
             if new != expunge {
                 return Err(Failure::bad(
-                    "MessageNew and MessageExpunge go together (RFC 5465 §5)",
+                    "MessageNew and MessageExpunge go together (RFC 5465 section 5)",
                 ));
             }
             if has(|e| matches!(e, NotifyEvent::FlagChange)) && !new {

@@ -486,16 +486,29 @@ impl Session {
         if uses_seqs(&s.key) {
             return Err(Failure::bad("MULTISEARCH cannot use message sequence numbers"));
         }
-        if s.returns.as_ref().is_some_and(|r| {
-            r.iter().any(|x| {
-                matches!(x, SearchReturn::Save | SearchReturn::Update | SearchReturn::Context)
-            })
-        }) {
-            return Err(Failure::bad("SAVE and UPDATE cannot be used with MULTISEARCH"));
+        // RFC 7377 §2: SAVE only when the selected mailbox is the sole source; CONTEXT is a
+        // hint that may be given. UPDATE is not kept for ESEARCH.
+        let selected_only =
+            source.is_none_or(|f| f.iter().all(|x| matches!(x, MailboxFilter::Selected)));
+        let returns = s.returns.as_deref().unwrap_or_default();
+        if returns.contains(&SearchReturn::Update) {
+            return Err(Failure::bad("UPDATE cannot be used with MULTISEARCH"));
+        }
+        let save = returns.contains(&SearchReturn::Save);
+        if save && !selected_only {
+            return Err(Failure::bad("SAVE needs the selected mailbox as the only source"));
+        }
+        if source.is_some_and(|f| f.contains(&MailboxFilter::Selected)) && self.selected().is_err()
+        {
+            return Err(Failure::bad("IN (selected) without a selected mailbox"));
         }
         let account = self.acct()?;
         let snap = account.snapshot()?;
         let mailboxes = self.filter_mailboxes(&snap, source)?;
+        if save {
+            // No matches saves the empty result (RFC 5182 §2.1).
+            self.selected_mut()?.saved = Some(Vec::new());
+        }
         let env = SearchEnv {
             saved: None,
             now: store::Timestamp::now().unix,

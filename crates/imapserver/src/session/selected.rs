@@ -60,6 +60,30 @@ pub(crate) struct Selected {
 static RECENT_CLAIMED: LazyLock<Mutex<HashMap<(PathBuf, u32), u32>>> =
     LazyLock::new(Default::default);
 
+/// The highest UID of `mailbox` a session has claimed as `\Recent` (0: none); the messages
+/// above it are recent for the next session that selects the mailbox.
+pub(crate) fn recent_claimed(account: &store::Account, mailbox: MailboxId) -> u32 {
+    let m = RECENT_CLAIMED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    m.get(&(account.dir().to_path_buf(), mailbox.0)).copied().unwrap_or(0)
+}
+
+/// The first of the UIDs `first..=last` that are `\Recent` for this session: a read-write
+/// session claims them; a read-only one (EXAMINE) sees them as recent without claiming (RFC
+/// 3501 §6.3.2: EXAMINE returns the same output as SELECT, and MUST NOT take `\Recent` away).
+fn recent_from(
+    account: &store::Account,
+    mailbox: MailboxId,
+    read_only: bool,
+    first: u32,
+    last: u32,
+) -> Option<u32> {
+    if read_only {
+        let from = recent_claimed(account, mailbox).saturating_add(1).max(first);
+        return (from <= last).then_some(from);
+    }
+    claim_recent(account, mailbox, last).map(|from| from.max(first))
+}
+
 fn claim_recent(account: &store::Account, mailbox: MailboxId, up_to: u32) -> Option<u32> {
     let mut m = RECENT_CLAIMED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let e = m.entry((account.dir().to_path_buf(), mailbox.0)).or_insert(0);
@@ -215,10 +239,9 @@ impl Session {
         let highest_modseq = mb.highest_modseq;
 
         let mut recent = Vec::new();
-        if !read_only
-            && let Some(from) = claim_recent(&account, mb.id, mb.uid_next.saturating_sub(1))
-        {
-            recent.push(from..=mb.uid_next.saturating_sub(1));
+        let last = mb.uid_next.saturating_sub(1);
+        if let Some(from) = recent_from(&account, mb.id, read_only, 1, last) {
+            recent.push(from..=last);
         }
         let mut sel = Selected {
             id: mb.id,
@@ -415,9 +438,8 @@ impl Session {
                     sel.view.push(s.uid);
                 }
                 sel.uid_next = sel.uid_next.max(max + 1).max(mb.uid_next);
-                if !sel.read_only
-                    && let Some(from) = claim_recent(&account, sel.id, max)
-                {
+                let first = new.first().map_or(max, |s| s.uid);
+                if let Some(from) = recent_from(&account, sel.id, sel.read_only, first, max) {
                     sel.recent.push(from..=max);
                 }
                 out.extend_from_slice(b"* ");

@@ -74,9 +74,7 @@ impl Harness {
         let mut s = Session::new(self.config.clone(), conn);
         s.greeting();
         let greeting = String::from_utf8(s.take_output()).unwrap();
-        let mut c = Client { s, watch: None, greeting };
-        c.watch = None;
-        c
+        Client { s, watch: None, watch_limit: None, greeting }
     }
 }
 
@@ -84,6 +82,9 @@ impl Harness {
 pub struct Client {
     pub s: Session,
     pub watch: Option<store::ChangeReceiver>,
+    /// How many change notifications wait for the session before they overflow (the store's
+    /// default when `None`).
+    pub watch_limit: Option<usize>,
     pub greeting: String,
 }
 
@@ -104,7 +105,10 @@ impl Client {
         if self.watch.is_none()
             && let Some(acc) = self.s.account()
         {
-            self.watch = Some(acc.watch());
+            self.watch = Some(match self.watch_limit {
+                Some(n) => acc.watch_with_limit(n),
+                None => acc.watch(),
+            });
         }
         String::from_utf8_lossy(&out).into_owned()
     }
@@ -159,78 +163,97 @@ pub fn glob(pattern: &str, actual: &str) -> bool {
 
 /// Replays a transcript: `C:` lines are sent (each with CRLF); the `S:` lines after them must
 /// match the output line by line (`{*}` matches anything). `#` lines are comments; `P:` lines
-/// pump change notifications (the `S:` lines after them are what that produced).
-pub fn replay(c: &mut Client, transcript: &str) {
-    let mut lines = transcript.lines().peekable();
-    let mut n = 0;
-    while let Some(line) = lines.next() {
-        n += 1;
+/// pump change notifications (the `S:` lines after them are what that produced). Lines with
+/// a session number (`C2:`, `S2:`, `P2:`, `L2:`, `X2:`) are for `clients[1]`: another
+/// connection of the same account. With `IMAP_TRANSCRIPT_SHOW` set in the environment, the
+/// server's output is printed as `S:` lines (to write a transcript).
+pub fn replay(clients: &mut [Client], transcript: &str) {
+    let mut lines = transcript.lines().enumerate().peekable();
+    while let Some((i, line)) = lines.next() {
+        let n = i + 1;
         let line = line.trim_end();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
+        let Some((kind, session, _)) = split_prefix(line) else {
+            panic!("transcript line {n}: expected C:, P: or S:, got {line:?}");
+        };
+        let c = clients
+            .get_mut(session)
+            .unwrap_or_else(|| panic!("transcript line {n}: no session {}", session + 1));
         // "C: text" is a line the client sends; "X: n" is n bytes of "x" without a line end
         // (for large literals).
         let client_line = |l: &str| -> Option<String> {
-            let l = l.trim_end();
-            if let Some(n) = l.strip_prefix("X: ") {
-                return Some("x".repeat(n.parse().unwrap()));
+            let (kind, s, rest) = split_prefix(l)?;
+            if s != session {
+                return None;
             }
-            if l == "C:" {
-                Some("\r\n".into())
-            } else {
-                l.strip_prefix("C: ").map(|s| format!("{s}\r\n"))
+            match kind {
+                'X' => Some("x".repeat(rest.trim().parse().unwrap())),
+                'C' => Some(format!("{}\r\n", rest.trim_end())),
+                _ => None,
             }
         };
-        let output = if let Some(cmd) = client_line(line) {
+        let output = if kind == 'C' || kind == 'X' {
             let mut data = String::new();
-            let mut pending = Some(cmd);
+            let mut pending = client_line(line);
             while let Some(cmd) = pending.take() {
                 // A line announcing "{*+}" takes the "L:" lines after it as the literal, each
                 // ending in CRLF, and gets their size filled in.
                 if cmd.ends_with("{*+}\r\n") {
                     let mut lit = String::new();
-                    while let Some(l) = lines.peek().and_then(|l| l.strip_prefix("L:")) {
-                        lit.push_str(l.strip_prefix(' ').unwrap_or(l).trim_end());
-                        lit.push_str("\r\n");
-                        lines.next();
+                    while let Some((_, l)) = lines.peek() {
+                        match split_prefix(l) {
+                            Some(('L', s, rest)) if s == session => {
+                                lit.push_str(rest.trim_end());
+                                lit.push_str("\r\n");
+                                lines.next();
+                            }
+                            _ => break,
+                        }
                     }
                     data.push_str(&cmd.replace("{*+}", &format!("{{{}+}}", lit.len())));
                     data.push_str(&lit);
                 } else {
                     data.push_str(&cmd);
                 }
-                pending = lines.peek().and_then(|l| client_line(l));
+                pending = lines.peek().and_then(|(_, l)| client_line(l));
                 if pending.is_some() {
                     lines.next();
                 }
             }
             c.send(&data)
-        } else if line.trim() == "P:" {
+        } else if kind == 'P' {
             c.pump_changes()
         } else {
             panic!("transcript line {n}: expected C: or P:, got {line:?}");
         };
         let mut expected = Vec::new();
-        while let Some(next) = lines.peek() {
-            if let Some(s) = next.strip_prefix("S: ") {
-                expected.push(
-                    s.trim_end()
-                        .replace("\\x00", "\0")
-                        .replace("\\x01", "\u{1}")
-                        .replace("\\x02", "\u{2}")
-                        .replace("\\x03", "\u{3}"),
-                );
-                lines.next();
-            } else if next.trim() == "S:" {
-                expected.push(String::new());
-                lines.next();
-            } else {
-                break;
+        while let Some((_, next)) = lines.peek() {
+            match split_prefix(next) {
+                Some(('S', s, rest)) if s == session => {
+                    expected.push(
+                        rest.trim_end()
+                            .replace("\\x00", "\0")
+                            .replace("\\x01", "\u{1}")
+                            .replace("\\x02", "\u{2}")
+                            .replace("\\x03", "\u{3}"),
+                    );
+                    lines.next();
+                }
+                _ => break,
             }
         }
         let actual: Vec<&str> = output.split("\r\n").collect();
         let actual = &actual[..actual.len().saturating_sub(1)];
+        if std::env::var_os("IMAP_TRANSCRIPT_SHOW").is_some() {
+            // For writing transcripts: what the server sent, in transcript form.
+            let s = if session == 0 { String::new() } else { (session + 1).to_string() };
+            println!("{n}: {line}");
+            for a in actual {
+                println!("S{s}: {a}");
+            }
+        }
         let ok = actual.len() == expected.len()
             && expected.iter().zip(actual).all(|(e, a)| glob(e, a.trim_end()));
         assert!(
@@ -240,6 +263,19 @@ pub fn replay(c: &mut Client, transcript: &str) {
             actual.join("\n")
         );
     }
+}
+
+/// Splits a transcript line into its kind (`C`, `S`, `L`, `X`, `P`), the session index (0 for
+/// `C:`, 1 for `C2:`) and the text after the colon and one space.
+pub fn split_prefix(line: &str) -> Option<(char, usize, &str)> {
+    let kind = line.chars().next().filter(|k| "CSLXP".contains(*k))?;
+    let rest = &line[1..];
+    let (session, rest) = match rest.strip_prefix('2') {
+        Some(r) => (1, r),
+        None => (0, rest),
+    };
+    let rest = rest.strip_prefix(':')?;
+    Some((kind, session, rest.strip_prefix(' ').unwrap_or(rest)))
 }
 
 /// Our server on loopback: a STARTTLS port and an implicit TLS port, on its own runtime
