@@ -5,8 +5,9 @@
 //! loopback DNS zone (`--dns-server`); the queue delivers a submitted message to an aiosmtpd MX
 //! on 127.0.0.x:25 found through that zone, and `mox queue` shows, kicks, dumps and drops
 //! entries through the control socket; localserve's special local parts fail as mox's do;
-//! `mox stop` during DATA loses nothing acknowledged; and SIGKILLs during delivery lose nothing
-//! that got a 250.
+//! `mox stop` during DATA loses nothing acknowledged; SIGKILLs during delivery lose nothing
+//! that got a 250; and strace shows every 250 and APPEND OK sent only after the message's file,
+//! directory entry and LMDB commit were flushed.
 //!
 //! Addresses 127.0.0.110-119 on port 25 are this file's MX peers.
 
@@ -72,7 +73,11 @@ fn start_serve(dns: &DnsTestServer) -> MoxServer {
     MoxServer::start_with(
         mox_bin(),
         MoxMode::Serve,
-        MoxOptions { dns_server: Some(dns.addr()), edit_config: Some(add_mox_example) },
+        MoxOptions {
+            dns_server: Some(dns.addr()),
+            edit_config: Some(add_mox_example),
+            ..Default::default()
+        },
     )
 }
 
@@ -445,7 +450,11 @@ fn queue_follows_domains_conf_routes_and_delivers_dsns_locally() {
     let mut server = MoxServer::start_with(
         mox_bin(),
         MoxMode::Serve,
-        MoxOptions { dns_server: Some(dns.addr()), edit_config: Some(add_refusing_transport) },
+        MoxOptions {
+            dns_server: Some(dns.addr()),
+            edit_config: Some(add_refusing_transport),
+            ..Default::default()
+        },
     );
     let message: &[u8] =
         b"From: mox@localhost\r\nTo: erin@elsewhere.example\r\nSubject: routed\r\n\r\nRouted.\r\n";
@@ -786,4 +795,249 @@ fn crash_sender(addr: SocketAddr, stop: &AtomicBool, acked: &Mutex<Vec<Vec<u8>>>
         }
     }
     n
+}
+
+/// What the durability runs send, and where each acknowledgement must be found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// Incoming on the SMTP port, for mjl@mox.example (account mox).
+    Incoming,
+    /// Submitted for mjl@mox.example: delivered into account mox at once.
+    SubmittedLocal,
+    /// Submitted for someone@remote.example: into the queue.
+    SubmittedRemote,
+    /// IMAP APPEND to account mox's Inbox.
+    Appended,
+}
+
+/// One acknowledged message: how it was sent, its Subject (unique), and the client's port.
+struct Acked {
+    sent: Sent,
+    subject: String,
+    port: u16,
+}
+
+const DURABILITY_SENDERS: usize = 3;
+const DURABILITY_PER_SENDER: usize = 3;
+
+/// One message per connection on the SMTP port; returns the acknowledged ones.
+fn durability_incoming(addr: SocketAddr, sender: usize) -> Vec<Acked> {
+    (0..DURABILITY_PER_SENDER)
+        .map(|k| {
+            let mut c = Client::connect(addr).unwrap();
+            let port = c.writer.local_addr().unwrap().port();
+            c.start_data().expect("SMTP until DATA");
+            let subject = format!("durability incoming {sender}-{k}");
+            let msg = format!(
+                "From: alice@sender.example\r\nSubject: {subject}\r\nTo: mjl@mox.example\r\n\r\nbody {sender} {k}\r\n.\r\n"
+            );
+            c.send(msg.as_bytes()).unwrap();
+            let reply = c.reply().unwrap();
+            assert!(reply.starts_with("250 "), "{subject}: {reply}");
+            Acked { sent: Sent::Incoming, subject, port }
+        })
+        .collect()
+}
+
+/// Submission without TLS (localserve's configuration has NoRequireSTARTTLS), AUTH PLAIN.
+fn durability_submit(addr: SocketAddr, to: &str, sent: Sent) -> Acked {
+    use base64::Engine as _;
+    let mut c = Client::connect(addr).unwrap();
+    let port = c.writer.local_addr().unwrap().port();
+    assert!(c.reply().unwrap().starts_with("220"));
+    let mut step = |line: String, code: &str| {
+        c.send(line.as_bytes()).unwrap();
+        let reply = c.reply().unwrap();
+        assert!(reply.starts_with(code), "{line:?}: {reply}");
+    };
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("\0{ADDRESS}\0{PASSWORD}"));
+    let subject = format!("durability submission to {to}");
+    step("EHLO client.test\r\n".into(), "250");
+    step(format!("AUTH PLAIN {auth}\r\n"), "235");
+    step(format!("MAIL FROM:<{ADDRESS}>\r\n"), "250");
+    step(format!("RCPT TO:<{to}>\r\n"), "250");
+    step("DATA\r\n".into(), "354");
+    step(
+        format!("From: {ADDRESS}\r\nSubject: {subject}\r\nTo: {to}\r\n\r\nsubmitted\r\n.\r\n"),
+        "250 ",
+    );
+    Acked { sent, subject, port }
+}
+
+/// IMAP APPENDs over the IMAP port without TLS (NoRequireSTARTTLS), with LITERAL+.
+fn durability_append(addr: SocketAddr, n: usize) -> Vec<Acked> {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let port = s.local_addr().unwrap().port();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let mut greeting = String::new();
+    r.read_line(&mut greeting).unwrap();
+    assert!(greeting.starts_with("* OK"), "{greeting}");
+    let mut tagged = |tag: &str| -> String {
+        loop {
+            let mut line = String::new();
+            assert!(r.read_line(&mut line).unwrap() > 0, "connection closed before {tag}");
+            if line.starts_with(&format!("{tag} ")) {
+                return line;
+            }
+        }
+    };
+    s.write_all(format!("l LOGIN {ADDRESS} {PASSWORD}\r\n").as_bytes()).unwrap();
+    assert!(tagged("l").starts_with("l OK"));
+    (0..n)
+        .map(|k| {
+            let subject = format!("durability append {k}");
+            let msg = format!("From: {ADDRESS}\r\nSubject: {subject}\r\n\r\nappended {k}\r\n");
+            s.write_all(format!("a{k} APPEND Inbox {{{}+}}\r\n{msg}\r\n", msg.len()).as_bytes())
+                .unwrap();
+            let reply = tagged(&format!("a{k}"));
+            assert!(reply.contains("OK [APPENDUID "), "{reply}");
+            Acked { sent: Sent::Appended, subject, port }
+        })
+        .collect()
+}
+
+/// Runs `mox serve` under strace (with `inject` system calls made no-ops), sends mail every
+/// way it is acknowledged, stops the server, and returns the trace and what each
+/// acknowledgement requires.
+fn durability_run(inject: &[&str]) -> (test_support::Trace, Vec<test_support::Acknowledged>) {
+    use test_support::{Acknowledged, Call, Durable, Strace, Target};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut strace = Strace::new(tmp.path().join("trace")).socket_addresses().string_limit(4096);
+    for s in inject {
+        strace = strace.inject_noop(s);
+    }
+    let dns = dns();
+    let mut server = MoxServer::start_with(
+        mox_bin(),
+        MoxMode::Serve,
+        MoxOptions {
+            dns_server: Some(dns.addr()),
+            edit_config: Some(add_mox_example),
+            strace: Some(strace),
+        },
+    );
+    let smtp = SocketAddr::from(([127, 0, 0, 1], server.ports.smtp));
+    let submission = SocketAddr::from(([127, 0, 0, 1], server.ports.submission));
+    let imap = SocketAddr::from(([127, 0, 0, 1], server.ports.imap));
+    // Concurrent senders, so that deliveries share group commits.
+    let senders: Vec<_> = (0..DURABILITY_SENDERS)
+        .map(|t| std::thread::spawn(move || durability_incoming(smtp, t)))
+        .collect();
+    let mut acked: Vec<Acked> = senders.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    acked.push(durability_submit(submission, "mjl@mox.example", Sent::SubmittedLocal));
+    acked.push(durability_submit(submission, "someone@remote.example", Sent::SubmittedRemote));
+    acked.extend(durability_append(imap, 2));
+    server.stop();
+    let trace = server.trace();
+
+    let account = server.dir.join("accounts/mox");
+    let queue = server.dir.join("queue");
+    let acks = acked
+        .iter()
+        .map(|a| {
+            let (files, database, server_port) = match a.sent {
+                Sent::Incoming => {
+                    (account.join("msg"), account.join("data.mdb"), server.ports.smtp)
+                }
+                Sent::SubmittedLocal => {
+                    (account.join("msg"), account.join("data.mdb"), server.ports.submission)
+                }
+                Sent::SubmittedRemote => {
+                    (queue.join("msg"), queue.join("index/data.mdb"), server.ports.submission)
+                }
+                Sent::Appended => {
+                    (account.join("msg"), account.join("data.mdb"), server.ports.imap)
+                }
+            };
+            let socket =
+                Target::Other(format!("TCP:[127.0.0.1:{server_port}->127.0.0.1:{}]", a.port));
+            let subject = format!("Subject: {}\r\n", a.subject);
+            let mut file = None;
+            let mut at = None;
+            for (i, e) in trace.events().iter().enumerate() {
+                let Call::Write(w) = &e.call else { continue };
+                if w.target == socket {
+                    let reply = match a.sent {
+                        Sent::Appended => {
+                            let text = String::from_utf8_lossy(&w.data);
+                            text.contains("OK [APPENDUID ")
+                                && text.contains(&format!(
+                                    "a{} ",
+                                    a.subject.rsplit(' ').next().unwrap()
+                                ))
+                        }
+                        _ => w.data.starts_with(b"250 "),
+                    };
+                    if reply {
+                        at = Some(i); // The last one: the reply to the end of the data.
+                    }
+                } else if file.is_none()
+                    && let Target::File(p) = &w.target
+                    && p.starts_with(&files)
+                    && w.data.windows(subject.len()).any(|x| x == subject.as_bytes())
+                {
+                    file = Some(p.clone());
+                }
+            }
+            let file =
+                file.unwrap_or_else(|| panic!("{}: no write of the message file", a.subject));
+            Acknowledged {
+                label: format!("{:?} {:?}", a.sent, a.subject),
+                at: at.unwrap_or_else(|| panic!("{}: no acknowledgement in the trace", a.subject)),
+                after: None,
+                durable: vec![
+                    Durable::FileData(file.clone()),
+                    Durable::Entry(file),
+                    Durable::LmdbCommit(database),
+                ],
+            }
+        })
+        .collect();
+    (trace, acks)
+}
+
+const DURABILITY_ACKS: usize = DURABILITY_SENDERS * DURABILITY_PER_SENDER + 2 + 2;
+
+/// (g) Durability as strace sees it: `mox serve` sends each 250 (incoming on the SMTP port from
+/// concurrent clients, submission to a local account, submission into the queue) and each
+/// APPEND OK only after the message file's data and its directory entry were flushed and an
+/// LMDB commit of the account (or queue index) was synced. The SIGKILL crash tests cannot see
+/// a missing flush, since the page cache survives a killed process; this can.
+#[test]
+fn acknowledged_mail_is_flushed_and_committed_before_the_reply_under_strace() {
+    let (trace, acks) = durability_run(&[]);
+    assert_eq!(acks.len(), DURABILITY_ACKS);
+    match trace.check(&acks) {
+        Ok(checked) => {
+            assert_eq!(checked.acknowledgements, DURABILITY_ACKS);
+            assert_eq!(checked.requirements, DURABILITY_ACKS * 3);
+            eprintln!(
+                "{} acknowledgements, {} requirements met, in a trace of {} lines",
+                checked.acknowledgements,
+                checked.requirements,
+                trace.lines()
+            );
+        }
+        Err(violations) => {
+            let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
+            panic!("acknowledged before on disk:\n{}", list.join("\n"));
+        }
+    }
+}
+
+/// The check is not vacuous: with fsync, fdatasync and syncfs made no-ops by strace, every
+/// acknowledgement fails it.
+#[test]
+fn durability_check_of_mox_serve_fails_when_flushes_are_suppressed() {
+    let (trace, acks) = durability_run(&["fsync", "fdatasync", "syncfs"]);
+    assert_eq!(acks.len(), DURABILITY_ACKS);
+    let violations = trace.check(&acks).unwrap_err();
+    for a in &acks {
+        assert!(
+            violations.iter().any(|v| v.label == a.label),
+            "{} passed although nothing was flushed",
+            a.label
+        );
+    }
 }

@@ -798,7 +798,11 @@ fn delivery_both_ways_between_our_serve_and_the_real_mox() {
     let mut ours = MoxServer::start_with(
         &ours(),
         MoxMode::Serve,
-        MoxOptions { dns_server: Some((dns_ip, 53).into()), edit_config: Some(configure_our_side) },
+        MoxOptions {
+            dns_server: Some((dns_ip, 53).into()),
+            edit_config: Some(configure_our_side),
+            ..Default::default()
+        },
     );
     let zone = format!(
         r#"

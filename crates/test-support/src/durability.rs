@@ -16,6 +16,7 @@ pub struct Strace {
     trace_file: PathBuf,
     string_limit: usize,
     inject_noop: Vec<String>,
+    socket_addresses: bool,
     cwd: PathBuf,
 }
 
@@ -25,6 +26,7 @@ impl Strace {
         Strace {
             trace_file: trace_file.into(),
             string_limit: 256,
+            socket_addresses: false,
             inject_noop: Vec::new(),
             cwd: PathBuf::new(),
         }
@@ -34,6 +36,14 @@ impl Strace {
     /// acknowledgement lines or replies the check looks for.
     pub fn string_limit(mut self, bytes: usize) -> Strace {
         self.string_limit = bytes;
+        self
+    }
+
+    /// Shows a socket's addresses instead of its inode (`strace -yy`): a TCP connection's
+    /// [`crate::Target::Other`] reads `TCP:[127.0.0.1:25->127.0.0.1:40000]`, so a test can tell
+    /// which client a reply went to by the client's port.
+    pub fn socket_addresses(mut self) -> Strace {
+        self.socket_addresses = true;
         self
     }
 
@@ -70,8 +80,10 @@ impl Strace {
         };
         let mut c = Command::new("strace");
         // -f: threads and children; -qq: no attach/exit messages; -ttt: timestamps; -y: paths
-        // of descriptors; -xx: all strings in hex, so any byte parses back.
-        c.args(["-f", "-qq", "-ttt", "-y", "-xx"]);
+        // of descriptors (-yy: and sockets' addresses); -xx: all strings in hex, so any byte
+        // parses back.
+        let y = if self.socket_addresses { "-yy" } else { "-y" };
+        c.args(["-f", "-qq", "-ttt", y, "-xx"]);
         c.arg("-s").arg(self.string_limit.to_string());
         c.arg("-e").arg(trace_expression());
         for s in &self.inject_noop {
@@ -311,8 +323,14 @@ impl State {
         after: usize,
         before: usize,
     ) -> Option<usize> {
-        let id = self.files.get(path)?;
-        let own = self.history.get(id).map(|h| h.flushes.as_slice()).unwrap_or(&[]);
+        // A file or directory the trace never touched (made before the program started) has
+        // no flushes of its own, but a `sync`/`syncfs` still covers it.
+        let own = self
+            .files
+            .get(path)
+            .and_then(|id| self.history.get(id))
+            .map(|h| h.flushes.as_slice())
+            .unwrap_or(&[]);
         own.iter()
             .chain(&self.flush_all)
             .copied()
@@ -703,6 +721,16 @@ mod tests {
         let text = without("2 1.22 fdatasync")
             .replace("1 1.30 fsync(9</a/msg/0>) = 0\n", "1 1.30 syncfs(3</a>) = 0\n");
         assert_eq!(problems(&text), Vec::<String>::new());
+    }
+
+    #[test]
+    fn syncfs_covers_a_directory_the_trace_never_touched() {
+        // /a/msg was made before the trace started and is never opened: the syncfs after
+        // msg/0 was created still puts the new entry on disk.
+        let text = DELIVERY.replace("1 1.11 fsync(8</a/msg>) = 0\n", "1 1.11 syncfs(3</a>) = 0\n");
+        assert_eq!(problems(&text), Vec::<String>::new());
+        let p = problems(&without("1 1.11 fsync"));
+        assert!(p.len() == 1 && p[0].contains("/a/msg was not"), "{p:?}");
     }
 
     #[test]

@@ -43,6 +43,10 @@ pub struct MoxOptions {
     /// Called with the configuration directory once mox.conf and domains.conf are written,
     /// before the server starts: to add domains, accounts or settings.
     pub edit_config: Option<fn(&Path)>,
+    /// Runs the server under strace (every process and thread) as this [`Strace`] says, for a
+    /// durability check of what it acknowledged; [`MoxServer::trace`] reads the trace once
+    /// the server has stopped.
+    pub strace: Option<crate::Strace>,
 }
 
 /// A running mox.
@@ -51,6 +55,7 @@ pub struct MoxServer {
     mox: PathBuf,
     child: Option<Child>,
     dns_server: Option<SocketAddr>,
+    strace: Option<crate::Strace>,
     /// The configuration and data directory (DataDir is `.`).
     pub dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
@@ -78,6 +83,7 @@ impl MoxServer {
             mox: mox.to_path_buf(),
             child: None,
             dns_server: options.dns_server,
+            strace: options.strace,
             dir,
             _tmp: Some(tmp),
             ports,
@@ -148,8 +154,11 @@ impl MoxServer {
             MoxMode::Serve => cmd.arg("-config").arg(self.dir.join("mox.conf")).arg("serve"),
             MoxMode::Localserve => cmd.args(["localserve", "-dir"]).arg(&self.dir),
         };
+        cmd.env("MOX_LOG", "debug");
+        if let Some(strace) = &mut self.strace {
+            cmd = strace.command(&cmd).expect("strace");
+        }
         let child = cmd
-            .env("MOX_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)
@@ -208,6 +217,14 @@ impl MoxServer {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The system-call trace of a server started with [`MoxOptions::strace`], once it has
+    /// stopped.
+    pub fn trace(&self) -> crate::Trace {
+        assert!(self.child.is_none(), "the server still runs: stop it first");
+        let strace = self.strace.as_ref().expect("started without MoxOptions::strace");
+        strace.trace().expect("reading the trace")
     }
 
     /// The process id of the running server.

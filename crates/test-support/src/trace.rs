@@ -658,7 +658,9 @@ fn descriptor(arg: &str) -> Result<(i64, Target), &'static str> {
     let arg = arg.trim();
     let (number, annotation) = match arg.find('<') {
         Some(i) => {
-            let inner = arg[i + 1..].split_once('>').map(|(a, _)| a).ok_or("a closed <...>")?;
+            // The last `>`: a socket's addresses (strace -yy) hold one, as in
+            // `5<TCP:[127.0.0.1:25->127.0.0.1:40000]>`; a path's `>` is escaped (-xx).
+            let inner = arg[i + 1..].rsplit_once('>').map(|(a, _)| a).ok_or("a closed <...>")?;
             (&arg[..i], Some(inner))
         }
         None => (arg.split(' ').next().unwrap_or(arg), None),
@@ -825,6 +827,16 @@ mod tests {
         let w = write_of(&t.events()[1]);
         assert_eq!(w.target, Target::Other("socket:[99]".into()));
         assert_eq!((w.data.as_slice(), w.complete), (&b"250 ok\r\n"[..], false));
+    }
+
+    #[test]
+    fn socket_addresses_from_strace_yy() {
+        let t = parse(
+            r#"7 1.5 sendto(5<TCP:[127.0.0.1:40849->127.0.0.1:43866]>, "\x32\x35\x30\x0d\x0a", 5, 0, NULL, 0) = 5"#,
+        );
+        let w = write_of(&t.events()[0]);
+        assert_eq!(w.target, Target::Other("TCP:[127.0.0.1:40849->127.0.0.1:43866]".into()));
+        assert_eq!(w.data, b"250\r\n");
     }
 
     #[test]
