@@ -7,6 +7,8 @@
 //! of the latency of a small command (a SEARCH over flags takes about a microsecond of work):
 //! Dovecot, one process per connection, answers those with one wake-up.
 
+use std::borrow::Cow;
+
 use super::{InputMode, Session, State};
 use crate::command::{CommandBody, FetchAttr, SearchKey, SectionText};
 use crate::parse;
@@ -70,24 +72,43 @@ impl Session {
 }
 
 /// The key with the criteria of every AND (and both sides of every OR) ordered cheapest
-/// first, so a message that fails on its flags is never read from its file.
-pub(super) fn cheapest_first(k: &SearchKey) -> SearchKey {
+/// first, so a message that fails on its flags is never read from its file. Borrowed when
+/// it is in that order already (a copy costs more than a small search).
+pub(super) fn cheapest_first(k: &SearchKey) -> Cow<'_, SearchKey> {
+    if in_cost_order(k) { Cow::Borrowed(k) } else { Cow::Owned(reordered(k)) }
+}
+
+fn in_cost_order(k: &SearchKey) -> bool {
     match k {
         SearchKey::And(ks) => {
-            let mut ks: Vec<SearchKey> = ks.iter().map(cheapest_first).collect();
+            ks.windows(2).all(|w| search_reads(&w[0]) <= search_reads(&w[1]))
+                && ks.iter().all(in_cost_order)
+        }
+        SearchKey::Or(a, b) => {
+            search_reads(a) <= search_reads(b) && in_cost_order(a) && in_cost_order(b)
+        }
+        SearchKey::Not(k) => in_cost_order(k),
+        _ => true,
+    }
+}
+
+fn reordered(k: &SearchKey) -> SearchKey {
+    match k {
+        SearchKey::And(ks) => {
+            let mut ks: Vec<SearchKey> = ks.iter().map(reordered).collect();
             // Stable: equal costs keep the client's order.
             ks.sort_by_key(search_reads);
             SearchKey::And(ks)
         }
         SearchKey::Or(a, b) => {
-            let (a, b) = (cheapest_first(a), cheapest_first(b));
+            let (a, b) = (reordered(a), reordered(b));
             if search_reads(&b) < search_reads(&a) {
                 SearchKey::Or(Box::new(b), Box::new(a))
             } else {
                 SearchKey::Or(Box::new(a), Box::new(b))
             }
         }
-        SearchKey::Not(k) => SearchKey::Not(Box::new(cheapest_first(k))),
+        SearchKey::Not(k) => SearchKey::Not(Box::new(reordered(k))),
         k => k.clone(),
     }
 }
@@ -253,10 +274,12 @@ mod tests {
     #[test]
     fn cheap_criteria_go_first() {
         assert_eq!(
-            cheapest_first(&key("SUBJECT x LARGER 5 UNSEEN OR BODY y DELETED")),
+            *cheapest_first(&key("SUBJECT x LARGER 5 UNSEEN OR BODY y DELETED")),
             key("UNSEEN LARGER 5 SUBJECT x OR DELETED BODY y")
         );
-        assert_eq!(cheapest_first(&key("NOT (FROM a SEEN)")), key("NOT (SEEN FROM a)"));
+        assert_eq!(*cheapest_first(&key("NOT (FROM a SEEN)")), key("NOT (SEEN FROM a)"));
+        let ordered = key("UNSEEN SUBJECT load");
+        assert!(matches!(cheapest_first(&ordered), Cow::Borrowed(_)));
     }
 
     #[test]
