@@ -50,6 +50,11 @@ impl Session {
             return false;
         }
         let State::Authenticated(a) = &self.state else { return false };
+        if a.notify.is_some() {
+            // Its events can come with fetch attributes of new messages (RFC 5465 §5.2),
+            // message data from their files.
+            return false;
+        }
         let Ok(cmd) = parse::parse_command(data) else { return false };
         let messages = a.selected.as_ref().map_or(0, |s| s.view.len());
         let within = |reads: Reads| match reads {
