@@ -8,7 +8,8 @@
 //!     user0: SELECT Big and UID FETCH 1:* (UID FLAGS), ROUNDS times each, with timings.
 //! imap_bench_client load HOST PORT CLIENTS SECONDS
 //!     CLIENTS clients (user<i>) for SECONDS: LOGIN, SELECT, APPEND, FETCH, STORE, SEARCH,
-//!     EXPUNGE in a loop; prints commands per second and latency per command.
+//!     EXPUNGE in a loop; prints per command: how many, per second, and mean, median and
+//!     99th-percentile latency.
 //! ```
 
 use std::collections::BTreeMap;
@@ -253,21 +254,25 @@ async fn load(a: &[String]) -> BoxResult<()> {
     }
     let secs = duration.as_secs_f64();
     let total: usize = all.lat.values().map(Vec::len).sum();
-    println!("{:<8} {:>9} {:>9} {:>9} {:>9}", "command", "per sec", "mean ms", "p50 ms", "p99 ms");
+    println!(
+        "{:<8} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "command", "count", "per sec", "mean ms", "p50 ms", "p99 ms"
+    );
     for (k, mut v) in all.lat {
         v.sort();
         let mean = v.iter().map(Duration::as_secs_f64).sum::<f64>() / v.len() as f64 * 1000.0;
         let p = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)].as_secs_f64() * 1000.0;
         println!(
-            "{:<8} {:>9.0} {:>9.2} {:>9.2} {:>9.2}",
+            "{:<8} {:>9} {:>9.0} {:>9.2} {:>9.2} {:>9.2}",
             k,
+            v.len(),
             v.len() as f64 / secs,
             mean,
             p(0.5),
             p(0.99)
         );
     }
-    println!("{:<8} {:>9.0}", "total", total as f64 / secs);
+    println!("{:<8} {:>9} {:>9.0}", "total", total, total as f64 / secs);
     Ok(())
 }
 

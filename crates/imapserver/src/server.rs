@@ -299,7 +299,12 @@ impl Connection {
                         // Release the read buffer while the connection waits.
                         buf = Vec::new();
                     }
-                    self.blocking(move |s| s.input(&data)).await
+                    match self.session.as_mut() {
+                        // Memory and database reads only (see session::quick): answered here,
+                        // without the two thread wake-ups of a blocking thread.
+                        Some(s) if s.answers_quickly(&data) => Some(s.input(&data)),
+                        _ => self.blocking(move |s| s.input(&data)).await,
+                    }
                 }
                 Event::Change(Some(changes)) => {
                     let Some(s) = self.session.as_mut() else { break };

@@ -16,6 +16,7 @@ use crate::codec::{self, MailboxRecord};
 use crate::deliver::GroupCommit;
 use crate::files;
 use crate::ids::MessageIds;
+use crate::removals::Removals;
 use crate::types::{Keyword, MailboxId, SpecialUse, Timestamp};
 use crate::{Error, Snapshot};
 
@@ -121,6 +122,9 @@ pub(crate) struct Inner {
     /// The subdirectory of `msg/` that new files go to, open: files are created relative to it
     /// (`openat`), sparing the kernel a lookup of every component of their path.
     current_dir: Mutex<Option<(u64, Arc<OwnedFd>)>>,
+    /// Files of committed removals, removed in the background; their `pending_removals`
+    /// entries are deleted in a later transaction.
+    pub(crate) removals: Arc<Removals>,
     _lock: Option<File>,
 }
 
@@ -141,9 +145,6 @@ pub(crate) struct WriteState {
     stored_next_message_id: Option<u64>,
     stored_uncommitted_from: Option<u64>,
     pub next_keyword_id: u32,
-    /// Message files removed after their transaction committed; their `pending_removals`
-    /// entries are deleted in the next transaction.
-    removed: Vec<u64>,
 }
 
 /// Keyword ids to names, shared by readers.
@@ -312,7 +313,7 @@ impl Account {
             for id in &pending {
                 remove_message_file(&inner.dir, *id)?;
             }
-            lock(&inner.write).removed.extend(pending);
+            inner.removals.removed(pending);
             inner.write(|_| Ok(()))?;
         }
         Ok(())
@@ -345,12 +346,20 @@ pub(crate) fn leftover_message_files(account_dir: &Path, from: u64) -> Vec<u64> 
     out
 }
 
-fn remove_message_file(dir: &Path, id: u64) -> Result<(), Error> {
+pub(crate) fn remove_message_file(dir: &Path, id: u64) -> Result<(), Error> {
     let p = dir.join(files::message_path(id));
     match fs::remove_file(&p) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io(&p, "remove message file")(e)),
+    }
+}
+
+impl Drop for Inner {
+    /// Removals still in progress finish first, so a program that expunges and exits leaves
+    /// no files behind (they would be removed at the next open otherwise).
+    fn drop(&mut self) {
+        self.removals.wait();
     }
 }
 
@@ -472,7 +481,6 @@ impl Inner {
                 stored_next_message_id: next_message_id,
                 stored_uncommitted_from: uncommitted_from,
                 next_keyword_id,
-                removed: Vec::new(),
             }),
             keywords: RwLock::new(keywords),
             group: GroupCommit::default(),
@@ -482,6 +490,7 @@ impl Inner {
             ids: Arc::new(MessageIds::new(next_message_id.unwrap_or(1))),
             message_dirs: Mutex::new(Default::default()),
             current_dir: Mutex::new(None),
+            removals: Arc::default(),
             _lock: lock_file,
         };
         if version.is_none() {
@@ -849,7 +858,7 @@ impl<'a> Tx<'a> {
     }
 
     fn clear_removed(&mut self) -> Result<(), Error> {
-        let removed = std::mem::take(&mut self.state.removed);
+        let removed = self.inner.removals.take_done();
         for id in removed {
             self.inner
                 .db
@@ -892,12 +901,7 @@ impl<'a> Tx<'a> {
         if !changes.is_empty() {
             inner.publish(Changes { modseq, changes });
         }
-        for id in remove_after_commit {
-            // A failure here leaves the entry in pending_removals: retried at next open.
-            if remove_message_file(&inner.dir, id).is_ok() {
-                state.removed.push(id);
-            }
-        }
+        inner.removals.schedule(&inner.dir, remove_after_commit);
         Ok(())
     }
 
@@ -1040,6 +1044,7 @@ mod tests {
             // transaction that never committed, and a half-written tmp file.
             fs::write(acc.message_file(gone.id), b"left").unwrap();
             acc.inner.write(|tx| tx.remove_file_after_commit(gone.id.0).map(|_| ())).unwrap();
+            acc.inner.removals.wait();
             fs::write(acc.message_file(gone.id), b"left").unwrap();
             let next = acc.inner.next_message_id();
             (d.id, next)

@@ -96,6 +96,7 @@ mod maildir;
 mod mbox;
 mod messages;
 mod progress;
+mod removals;
 mod savedate;
 mod scan;
 mod snapshot;

@@ -504,6 +504,7 @@ mod tests {
         let foo = acc.mailbox("foo").unwrap().unwrap();
         assert!(!foo.selectable);
         assert_eq!(foo.counts.messages, 0);
+        acc.inner.removals.wait();
         assert!(!file.exists(), "messages of a deleted mailbox are removed");
         assert!(matches!(acc.delete_mailbox("foo"), Err(Error::MailboxHasChildren { .. })));
         assert!(matches!(

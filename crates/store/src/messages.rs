@@ -583,6 +583,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(acc.expunge(inbox, Some(&UidSet::from_uids([1, 2, 3]))).unwrap(), [2, 3]);
+        // Files go in the background, after the expunge is answered.
+        acc.inner.removals.wait();
         assert!(!acc.message_file(ds[1].id).exists());
         assert!(acc.message_file(ds[3].id).exists());
         assert_eq!(acc.expunge(inbox, None).unwrap(), [4]);

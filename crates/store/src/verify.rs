@@ -107,6 +107,8 @@ pub fn verify_account(
     };
     let acc = Account::open_read_only(dir)?;
     let inner = &acc.inner;
+    // Open in this process too: its removals in progress are not leftovers.
+    inner.removals.wait();
     let txn = inner.env.read_txn().map_err(inner.db_err("begin read transaction"))?;
     let db = inner.db;
     let mut problems = Vec::new();

@@ -19,6 +19,7 @@ mod messages;
 mod metadata;
 mod mime;
 mod notify;
+mod quick;
 mod search;
 mod selected;
 mod sort;

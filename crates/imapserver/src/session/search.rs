@@ -295,6 +295,7 @@ impl Session {
         let set = UidSet::from_ranges(ranges);
         let mut states = Vec::new();
         snap.for_each_state(sel.id, &set, |s| states.push(s))?;
+        let key = &*super::quick::cheapest_first(key);
         let rev1 = !self.enabled.imap4rev2;
         let mut hits = Vec::new();
         for s in states {

@@ -98,13 +98,17 @@ fn claim_recent(account: &store::Account, mailbox: MailboxId, up_to: u32) -> Opt
 impl Selected {
     /// Notes a committed transaction; returns whether it concerns this mailbox.
     pub(crate) fn note_changes(&mut self, changes: &Changes) -> bool {
+        // A transaction at or below the MODSEQ synchronized last was seen by that sync (its
+        // snapshot was taken after the commit): usually this session's own command, which
+        // then spares the next command a synchronization.
+        let seen = changes.modseq.is_some_and(|m| m <= self.synced_modseq);
         let mut relevant = false;
         for c in &changes.changes {
             match c {
                 Change::MessageAdded { mailbox, .. }
                 | Change::FlagsChanged { mailbox, .. }
                 | Change::Expunged { mailbox, .. }
-                    if *mailbox == self.id =>
+                    if *mailbox == self.id && !seen =>
                 {
                     relevant = true;
                 }
