@@ -15,13 +15,13 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use test_support::{DnsTestServer, MoxMode, MoxOptions, MoxServer};
+use test_support::{DnsTestServer, MoxMode, MoxOptions, MoxServer, MxPeer, MxPeerOptions};
 
 const PYTHON: &str = "/usr/bin/python3";
 const ADDRESS: &str = "mox@localhost";
@@ -284,55 +284,6 @@ fn swaks_delivers_to_the_mx_with_authentication_results() {
     assert!(!dns.received_for("sender.example").is_empty());
 }
 
-/// An aiosmtpd on `ip`:25, the MX of remote.example in the zone.
-struct MxPeer {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl MxPeer {
-    fn start(ip: &str) -> MxPeer {
-        let dir = tempfile::tempdir().unwrap();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/queue/mx_peer.py");
-        let mut child = Command::new(PYTHON)
-            .arg(script)
-            .args(["--host", ip, "--outdir"])
-            .arg(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 with aiosmtpd is needed: apt-get install python3-aiosmtpd");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "READY", "aiosmtpd on {ip}:25 did not start");
-        MxPeer { child, dir }
-    }
-
-    /// The messages received: (envelope json, data).
-    fn messages(&self) -> Vec<(serde_json::Value, Vec<u8>)> {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        names.sort();
-        names
-            .into_iter()
-            .map(|json| {
-                let meta = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-                (meta, std::fs::read(json.with_extension("eml")).unwrap())
-            })
-            .collect()
-    }
-}
-
-impl Drop for MxPeer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
@@ -366,7 +317,7 @@ with smtplib.SMTP_SSL("localhost", {port}, local_hostname="client.test", context
 #[test]
 fn remote_submission_is_queued_and_delivered_to_the_mx_and_mox_queue_works_through_ctl() {
     let dns = dns();
-    let peer = MxPeer::start("127.0.0.110");
+    let peer = MxPeer::start("127.0.0.110", MxPeerOptions::default());
     let server = start_serve(&dns);
     assert_eq!(mox(&server, &["queue", "list"]), "messages:\n(none)\n");
 
@@ -401,11 +352,11 @@ fn remote_submission_is_queued_and_delivered_to_the_mx_and_mox_queue_works_throu
         "1 message(s) scheduled for immediate delivery\n"
     );
     wait_until("delivery to the MX", Duration::from_secs(20), || !peer.messages().is_empty());
-    let (envelope, data) = peer.messages().remove(0);
-    assert_eq!(envelope["mail_from"], "mox@localhost");
-    assert_eq!(envelope["rcpt_tos"], serde_json::json!(["bob@remote.example"]));
-    assert_eq!(data, dumped.stdout, "the MX got the message as queued");
-    let text_data = text(&data).replace("\r\n\t", " ");
+    let received = peer.messages().remove(0);
+    assert_eq!(received.mail_from, "mox@localhost");
+    assert_eq!(received.rcpt_tos, ["bob@remote.example"]);
+    assert_eq!(received.data, dumped.stdout, "the MX got the message as queued");
+    let text_data = text(&received.data).replace("\r\n\t", " ");
     assert!(text_data.contains("DKIM-Signature: v=1; a=ed25519-sha256;"), "{text_data}");
     wait_until("the entry to leave the queue", Duration::from_secs(10), || {
         mox(&server, &["queue", "list"]) == "messages:\n(none)\n"
@@ -446,7 +397,7 @@ fn add_refusing_transport(dir: &Path) {
 #[test]
 fn queue_follows_domains_conf_routes_and_delivers_dsns_locally() {
     let dns = dns();
-    let peer = MxPeer::start("127.0.0.111");
+    let peer = MxPeer::start("127.0.0.111", MxPeerOptions::default());
     let mut server = MoxServer::start_with(
         mox_bin(),
         MoxMode::Serve,

@@ -199,8 +199,8 @@ pub use durability::{Acknowledged, Checked, Durable, Strace, Violation};
 pub use https_server::{HttpsTestServer, TestCa, Validity, http_response};
 pub use mox_server::{MoxMode, MoxOptions, MoxPorts, MoxServer};
 pub use smtp_peers::{
-    Aiosmtpd, AiosmtpdConfig, PeerTls, Postfix, PostfixConfig, PostfixProcess, Received,
-    TestCertificate, strip_postfix_delivery_headers,
+    Aiosmtpd, AiosmtpdConfig, MxPeer, MxPeerOptions, PeerTls, Postfix, PostfixConfig,
+    PostfixProcess, Received, TestCertificate, strip_postfix_delivery_headers,
 };
 pub use trace::{Call, Event, Target, Trace, TraceError, Write};
 

@@ -4,6 +4,8 @@
 //! - [`Aiosmtpd`]: Python's aiosmtpd (Debian `python3-aiosmtpd`, run with `/usr/bin/python3`),
 //!   with STARTTLS or implicit TLS, AUTH PLAIN/LOGIN/CRAM-MD5 and refused recipients; every
 //!   accepted message is saved with its envelope ([`Received`]).
+//! - [`MxPeer`]: aiosmtpd as an MX on 127.0.0.x:25, with STARTTLS, temporary failures,
+//!   refused recipients, REQUIRETLS and DSN as asked, for the queue's deliveries.
 //! - [`Postfix`]: Debian's `postfix`, as a private instance (own config directory, queue, data
 //!   directory and maildirs) run with `postfix -c DIR start-fg`, never as the system service.
 //! - [`PostfixProcess`]: the process part of any private Postfix (start on a written
@@ -117,6 +119,73 @@ pub struct Received {
     pub mechanism: Option<String>,
     /// Whether the session used TLS.
     pub tls: bool,
+    /// RCPT TO parameters, uppercased ([`MxPeer`] only; empty from [`Aiosmtpd`]).
+    pub rcpt_options: Vec<String>,
+    /// The client's IP address ([`MxPeer`] only; empty from [`Aiosmtpd`]).
+    pub peer_ip: String,
+}
+
+/// The messages a peer script saved in `dir` (`<n>.json` envelope beside `<n>.eml`), in order.
+fn received_in(dir: &Path) -> Vec<Received> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|json| {
+            let meta: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+            let strings = |key: &str| -> Vec<String> {
+                meta[key]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            };
+            Received {
+                data: std::fs::read(json.with_extension("eml")).unwrap(),
+                mail_from: meta["mail_from"].as_str().unwrap_or_default().to_string(),
+                rcpt_tos: strings("rcpt_tos"),
+                mail_options: strings("mail_options"),
+                login: meta["login"].as_str().map(String::from),
+                mechanism: meta["mechanism"].as_str().map(String::from),
+                tls: meta["tls"].as_bool().unwrap_or(false),
+                rcpt_options: strings("rcpt_options"),
+                peer_ip: meta["peer"][0].as_str().unwrap_or_default().to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Fails the test with instructions unless Debian's python3 can import aiosmtpd.
+fn require_aiosmtpd() {
+    let check = Command::new(PYTHON).args(["-c", "import aiosmtpd"]).output();
+    if !check.is_ok_and(|o| o.status.success()) {
+        panic!("aiosmtpd is needed: apt-get install python3-aiosmtpd (used via {PYTHON})");
+    }
+}
+
+/// Spawns a peer script that prints `READY` once it listens, and waits (30 s at most) for that.
+fn spawn_until_ready(command: &mut Command, what: &str) -> Child {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, ready) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = sender.send(line);
+    });
+    match ready.recv_timeout(Duration::from_secs(30)) {
+        Ok(line) if line.trim() == "READY" => child,
+        other => {
+            let _ = child.kill();
+            panic!("{what} did not start: {other:?}");
+        }
+    }
 }
 
 /// A running aiosmtpd.
@@ -135,10 +204,7 @@ const PYTHON: &str = "/usr/bin/python3";
 impl Aiosmtpd {
     /// Starts aiosmtpd and waits until it listens.
     pub fn start(config: AiosmtpdConfig) -> Aiosmtpd {
-        let check = Command::new(PYTHON).args(["-c", "import aiosmtpd"]).output();
-        if !check.is_ok_and(|o| o.status.success()) {
-            panic!("aiosmtpd is needed: apt-get install python3-aiosmtpd (used via {PYTHON})");
-        }
+        require_aiosmtpd();
         let dir = tempfile::tempdir().unwrap();
         let certificate = TestCertificate::generate(&["aiosmtpd.test"]);
         let (cert, key) = certificate.write(dir.path());
@@ -166,26 +232,7 @@ impl Aiosmtpd {
         for address in &config.reject {
             command.arg("--reject").arg(address);
         }
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (sender, ready) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = sender.send(line);
-        });
-        match ready.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) if line.trim() == "READY" => {}
-            other => {
-                let _ = child.kill();
-                panic!("aiosmtpd did not start: {other:?}");
-            }
-        }
+        let child = spawn_until_ready(command.stdin(Stdio::piped()), "aiosmtpd");
         Aiosmtpd { child, dir, port, certificate }
     }
 
@@ -196,41 +243,107 @@ impl Aiosmtpd {
 
     /// The messages received so far, in order.
     pub fn messages(&self) -> Vec<Received> {
-        let outdir = self.dir.path().join("messages");
-        let mut names: Vec<PathBuf> = std::fs::read_dir(&outdir)
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        names.sort();
-        names
-            .into_iter()
-            .map(|json| {
-                let meta: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-                let strings = |key: &str| -> Vec<String> {
-                    meta[key]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|v| v.as_str().map(String::from))
-                        .collect()
-                };
-                Received {
-                    data: std::fs::read(json.with_extension("eml")).unwrap(),
-                    mail_from: meta["mail_from"].as_str().unwrap_or_default().to_string(),
-                    rcpt_tos: strings("rcpt_tos"),
-                    mail_options: strings("mail_options"),
-                    login: meta["login"].as_str().map(String::from),
-                    mechanism: meta["mechanism"].as_str().map(String::from),
-                    tls: meta["tls"].as_bool().unwrap_or(false),
-                }
-            })
-            .collect()
+        received_in(&self.dir.path().join("messages"))
     }
 }
 
 impl Drop for Aiosmtpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Options for [`MxPeer`].
+#[derive(Debug, Clone, Default)]
+pub struct MxPeerOptions {
+    /// Certificate chain and key (PEM) for STARTTLS; none: no STARTTLS.
+    pub tls: Option<(String, String)>,
+    /// The first N RCPTs get 451.
+    pub tempfail: usize,
+    /// Every RCPT gets 451.
+    pub tempfail_always: bool,
+    /// Recipients refused with 550.
+    pub reject: Vec<String>,
+    /// Announce REQUIRETLS.
+    pub requiretls: bool,
+    /// Announce DSN.
+    pub dsn: bool,
+}
+
+/// aiosmtpd as an MX on `ip`:25 (`testdata/queue/mx_peer.py`), for the queue to deliver to.
+#[derive(Debug)]
+pub struct MxPeer {
+    child: Child,
+    dir: tempfile::TempDir,
+    /// The address it listens on (port 25).
+    pub ip: String,
+}
+
+impl MxPeer {
+    /// Starts the MX and waits until it listens.
+    pub fn start(ip: &str, options: MxPeerOptions) -> MxPeer {
+        require_aiosmtpd();
+        let dir = tempfile::tempdir().unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/queue/mx_peer.py");
+        let mut command = Command::new(PYTHON);
+        command.arg(script).args(["--host", ip, "--outdir"]).arg(dir.path());
+        if let Some((cert, key)) = &options.tls {
+            let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+            std::fs::write(&cert_path, cert).unwrap();
+            std::fs::write(&key_path, key).unwrap();
+            command.arg("--cert").arg(cert_path).arg("--key").arg(key_path);
+        }
+        if options.tempfail > 0 {
+            command.args(["--tempfail", &options.tempfail.to_string()]);
+        }
+        if options.tempfail_always {
+            command.arg("--tempfail-always");
+        }
+        for r in &options.reject {
+            command.args(["--reject", r]);
+        }
+        if options.requiretls {
+            command.arg("--requiretls");
+        }
+        if options.dsn {
+            command.arg("--dsn");
+        }
+        let child = spawn_until_ready(&mut command, &format!("MX peer on {ip}:25"));
+        MxPeer { child, dir, ip: ip.to_string() }
+    }
+
+    /// Messages accepted so far, in order.
+    pub fn messages(&self) -> Vec<Received> {
+        received_in(self.dir.path())
+    }
+
+    /// The connections that said EHLO: (client ip, client port), in order, each once.
+    pub fn connections(&self) -> Vec<(String, u16)> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut out = Vec::new();
+        for line in self.sessions() {
+            let mut parts = line.split(' ');
+            let ip = parts.next().unwrap_or_default().to_string();
+            let port: u16 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+            if seen.insert((ip.clone(), port)) {
+                out.push((ip, port));
+            }
+        }
+        out
+    }
+
+    /// The session log: a line `ip port tls|plain ehlo-name` per EHLO (again after STARTTLS).
+    pub fn sessions(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("sessions.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
+impl Drop for MxPeer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -1,5 +1,5 @@
-//! Shared pieces of the queue's integration tests: MX peers on 127.0.0.x:25 (aiosmtpd with
-//! `testdata/queue/mx_peer.py`, and Postfix), certificates from a test CA, a loopback DNS
+//! Shared pieces of the queue's integration tests: MX peers on 127.0.0.x:25
+//! (`test_support::MxPeer`, aiosmtpd; and Postfix), certificates from a test CA, a loopback DNS
 //! server, and a queue wired to them.
 //!
 //! Each test uses its own addresses in 127.0.0.10-99 (the queue's range), so tests run in
@@ -8,9 +8,8 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -20,159 +19,7 @@ use test_support::DnsTestServer;
 
 const PYTHON: &str = "/usr/bin/python3";
 
-/// Options for [`MxPeer`].
-#[derive(Debug, Clone, Default)]
-pub struct PeerOptions {
-    /// Certificate chain and key (PEM) for STARTTLS; none: no STARTTLS.
-    pub tls: Option<(String, String)>,
-    /// The first N RCPTs get 451.
-    pub tempfail: usize,
-    /// Every RCPT gets 451.
-    pub tempfail_always: bool,
-    /// Recipients refused with 550.
-    pub reject: Vec<String>,
-    /// Announce REQUIRETLS.
-    pub requiretls: bool,
-    /// Announce DSN.
-    pub dsn: bool,
-}
-
-/// A message the peer accepted.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub data: Vec<u8>,
-    pub mail_from: String,
-    pub rcpt_tos: Vec<String>,
-    pub mail_options: Vec<String>,
-    pub rcpt_options: Vec<String>,
-    pub tls: bool,
-    pub peer_ip: String,
-}
-
-/// aiosmtpd as an MX on `ip`:25.
-#[derive(Debug)]
-pub struct MxPeer {
-    child: Child,
-    dir: tempfile::TempDir,
-    pub ip: String,
-}
-
-impl MxPeer {
-    pub fn start(ip: &str, options: PeerOptions) -> MxPeer {
-        let check = Command::new(PYTHON).args(["-c", "import aiosmtpd"]).output();
-        if !check.is_ok_and(|o| o.status.success()) {
-            panic!("aiosmtpd is needed: apt-get install python3-aiosmtpd (used via {PYTHON})");
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/queue/mx_peer.py");
-        let mut command = Command::new(PYTHON);
-        command.arg(script).args(["--host", ip, "--outdir"]).arg(dir.path());
-        if let Some((cert, key)) = &options.tls {
-            let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-            std::fs::write(&cert_path, cert).unwrap();
-            std::fs::write(&key_path, key).unwrap();
-            command.arg("--cert").arg(cert_path).arg("--key").arg(key_path);
-        }
-        if options.tempfail > 0 {
-            command.args(["--tempfail", &options.tempfail.to_string()]);
-        }
-        if options.tempfail_always {
-            command.arg("--tempfail-always");
-        }
-        for r in &options.reject {
-            command.args(["--reject", r]);
-        }
-        if options.requiretls {
-            command.arg("--requiretls");
-        }
-        if options.dsn {
-            command.arg("--dsn");
-        }
-        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (sender, ready) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = sender.send(line);
-        });
-        match ready.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) if line.trim() == "READY" => {}
-            other => {
-                let _ = child.kill();
-                panic!("MX peer on {ip}:25 did not start: {other:?}");
-            }
-        }
-        MxPeer { child, dir, ip: ip.to_string() }
-    }
-
-    /// Messages accepted so far, in order.
-    pub fn messages(&self) -> Vec<Received> {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        names.sort();
-        names
-            .into_iter()
-            .map(|json| {
-                let meta: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-                let strings = |key: &str| -> Vec<String> {
-                    meta[key]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|v| v.as_str().map(String::from))
-                        .collect()
-                };
-                Received {
-                    data: std::fs::read(json.with_extension("eml")).unwrap(),
-                    mail_from: meta["mail_from"].as_str().unwrap_or_default().to_string(),
-                    rcpt_tos: strings("rcpt_tos"),
-                    mail_options: strings("mail_options"),
-                    rcpt_options: strings("rcpt_options"),
-                    tls: meta["tls"].as_bool().unwrap_or(false),
-                    peer_ip: meta["peer"][0].as_str().unwrap_or_default().to_string(),
-                }
-            })
-            .collect()
-    }
-
-    /// The connections that said EHLO: (client ip, client port), in order, each once.
-    pub fn connections(&self) -> Vec<(String, u16)> {
-        let text =
-            std::fs::read_to_string(self.dir.path().join("sessions.log")).unwrap_or_default();
-        let mut seen = BTreeSet::new();
-        let mut out = Vec::new();
-        for line in text.lines() {
-            let mut parts = line.split(' ');
-            let ip = parts.next().unwrap_or_default().to_string();
-            let port: u16 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-            if seen.insert((ip.clone(), port)) {
-                out.push((ip, port));
-            }
-        }
-        out
-    }
-
-    /// Whether any session used TLS.
-    pub fn sessions(&self) -> Vec<String> {
-        std::fs::read_to_string(self.dir.path().join("sessions.log"))
-            .unwrap_or_default()
-            .lines()
-            .map(String::from)
-            .collect()
-    }
-}
-
-impl Drop for MxPeer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub use test_support::{MxPeer, MxPeerOptions as PeerOptions};
 
 /// A private Postfix listening on `ip`:25, delivering `mailboxes` to maildirs and refusing
 /// other recipients of their domains with 550 5.1.1.
