@@ -761,11 +761,18 @@ enum Sent {
     Appended,
 }
 
-/// One acknowledged message: how it was sent, its Subject (unique), and the client's port.
+/// One acknowledged message: how it was sent, its Subject (unique), the server's socket as
+/// strace -yy names it, and the text of the acknowledgement written to it.
 struct Acked {
     sent: Sent,
     subject: String,
-    port: u16,
+    socket: String,
+    reply: String,
+}
+
+/// The server's end of the client's connection `s`, as strace -yy shows it.
+fn server_socket(s: &TcpStream) -> String {
+    format!("TCP:[{}->{}]", s.peer_addr().unwrap(), s.local_addr().unwrap())
 }
 
 const DURABILITY_SENDERS: usize = 3;
@@ -776,7 +783,7 @@ fn durability_incoming(addr: SocketAddr, sender: usize) -> Vec<Acked> {
     (0..DURABILITY_PER_SENDER)
         .map(|k| {
             let mut c = Client::connect(addr).unwrap();
-            let port = c.writer.local_addr().unwrap().port();
+            let socket = server_socket(&c.writer);
             c.start_data().expect("SMTP until DATA");
             let subject = format!("durability incoming {sender}-{k}");
             let msg = format!(
@@ -785,7 +792,7 @@ fn durability_incoming(addr: SocketAddr, sender: usize) -> Vec<Acked> {
             c.send(msg.as_bytes()).unwrap();
             let reply = c.reply().unwrap();
             assert!(reply.starts_with("250 "), "{subject}: {reply}");
-            Acked { sent: Sent::Incoming, subject, port }
+            Acked { sent: Sent::Incoming, subject, socket, reply }
         })
         .collect()
 }
@@ -794,12 +801,13 @@ fn durability_incoming(addr: SocketAddr, sender: usize) -> Vec<Acked> {
 fn durability_submit(addr: SocketAddr, to: &str, sent: Sent) -> Acked {
     use base64::Engine as _;
     let mut c = Client::connect(addr).unwrap();
-    let port = c.writer.local_addr().unwrap().port();
+    let socket = server_socket(&c.writer);
     assert!(c.reply().unwrap().starts_with("220"));
-    let mut step = |line: String, code: &str| {
+    let mut step = |line: String, code: &str| -> String {
         c.send(line.as_bytes()).unwrap();
         let reply = c.reply().unwrap();
         assert!(reply.starts_with(code), "{line:?}: {reply}");
+        reply
     };
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("\0{ADDRESS}\0{PASSWORD}"));
     let subject = format!("durability submission to {to}");
@@ -808,18 +816,18 @@ fn durability_submit(addr: SocketAddr, to: &str, sent: Sent) -> Acked {
     step(format!("MAIL FROM:<{ADDRESS}>\r\n"), "250");
     step(format!("RCPT TO:<{to}>\r\n"), "250");
     step("DATA\r\n".into(), "354");
-    step(
+    let reply = step(
         format!("From: {ADDRESS}\r\nSubject: {subject}\r\nTo: {to}\r\n\r\nsubmitted\r\n.\r\n"),
         "250 ",
     );
-    Acked { sent, subject, port }
+    Acked { sent, subject, socket, reply }
 }
 
 /// IMAP APPENDs over the IMAP port without TLS (NoRequireSTARTTLS), with LITERAL+.
 fn durability_append(addr: SocketAddr, n: usize) -> Vec<Acked> {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let port = s.local_addr().unwrap().port();
+    let socket = server_socket(&s);
     let mut r = BufReader::new(s.try_clone().unwrap());
     let mut greeting = String::new();
     r.read_line(&mut greeting).unwrap();
@@ -843,7 +851,7 @@ fn durability_append(addr: SocketAddr, n: usize) -> Vec<Acked> {
                 .unwrap();
             let reply = tagged(&format!("a{k}"));
             assert!(reply.contains("OK [APPENDUID "), "{reply}");
-            Acked { sent: Sent::Appended, subject, port }
+            Acked { sent: Sent::Appended, subject, socket: socket.clone(), reply }
         })
         .collect()
 }
@@ -887,46 +895,26 @@ fn durability_run(inject: &[&str]) -> (test_support::Trace, Vec<test_support::Ac
     let acks = acked
         .iter()
         .map(|a| {
-            let (files, database, server_port) = match a.sent {
-                Sent::Incoming => {
-                    (account.join("msg"), account.join("data.mdb"), server.ports.smtp)
-                }
-                Sent::SubmittedLocal => {
-                    (account.join("msg"), account.join("data.mdb"), server.ports.submission)
-                }
-                Sent::SubmittedRemote => {
-                    (queue.join("msg"), queue.join("index/data.mdb"), server.ports.submission)
-                }
-                Sent::Appended => {
-                    (account.join("msg"), account.join("data.mdb"), server.ports.imap)
-                }
+            let (files, database) = match a.sent {
+                Sent::SubmittedRemote => (queue.join("msg"), queue.join("index/data.mdb")),
+                _ => (account.join("msg"), account.join("data.mdb")),
             };
-            let socket =
-                Target::Other(format!("TCP:[127.0.0.1:{server_port}->127.0.0.1:{}]", a.port));
+            let socket = Target::Other(a.socket.clone());
+            let contains =
+                |data: &[u8], text: &str| data.windows(text.len()).any(|x| x == text.as_bytes());
             let subject = format!("Subject: {}\r\n", a.subject);
             let mut file = None;
             let mut at = None;
             for (i, e) in trace.events().iter().enumerate() {
                 let Call::Write(w) = &e.call else { continue };
                 if w.target == socket {
-                    let reply = match a.sent {
-                        Sent::Appended => {
-                            let text = String::from_utf8_lossy(&w.data);
-                            text.contains("OK [APPENDUID ")
-                                && text.contains(&format!(
-                                    "a{} ",
-                                    a.subject.rsplit(' ').next().unwrap()
-                                ))
-                        }
-                        _ => w.data.starts_with(b"250 "),
-                    };
-                    if reply {
-                        at = Some(i); // The last one: the reply to the end of the data.
+                    if contains(&w.data, &a.reply) {
+                        at = Some(i);
                     }
                 } else if file.is_none()
                     && let Target::File(p) = &w.target
                     && p.starts_with(&files)
-                    && w.data.windows(subject.len()).any(|x| x == subject.as_bytes())
+                    && contains(&w.data, &subject)
                 {
                     file = Some(p.clone());
                 }

@@ -45,7 +45,7 @@ pub struct MoxOptions {
     pub edit_config: Option<fn(&Path)>,
     /// Runs the server under strace (every process and thread) as this [`Strace`] says, for a
     /// durability check of what it acknowledged; [`MoxServer::trace`] reads the trace once
-    /// the server has stopped.
+    /// the server has stopped. [`MoxServer::pid`] is then strace's.
     pub strace: Option<crate::Strace>,
 }
 
