@@ -849,21 +849,10 @@ async fn analyze(
             Ok(junk::reputation::evaluate(&snap, mailbox_id, &origin, now))
         })
     };
+    // The store's error (reading) or the junk crate's (evaluating), told the same way.
+    let verdict = verdict.map_err(|e| e.to_string()).and_then(|v| v.map_err(|e| e.to_string()));
     let verdict = match verdict {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "determining reputation");
-            text.push(format!("determining reputation: {e}"));
-            return reject(
-                451,
-                Ecode::SYS_OTHER,
-                "error processing",
-                "reputation-error",
-                text,
-                mailbox,
-                &origin,
-            );
-        }
+        Ok(v) => v,
         Err(e) => {
             tracing::error!(error = %e, "determining reputation");
             text.push(format!("determining reputation: {e}"));
