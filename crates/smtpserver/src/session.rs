@@ -660,6 +660,11 @@ impl Session {
         reply.encode(&mut self.out);
     }
 
+    /// A command out of order: 503 5.5.1 with `text`, counted as an error.
+    fn bad_sequence(&mut self, text: &str) -> Option<Action> {
+        self.protocol_error(Reply::new(503, Ecode::PROTO_BAD_SEQUENCE, text))
+    }
+
     fn protocol_error(&mut self, reply: Reply) -> Option<Action> {
         self.errors += 1;
         self.reply(reply);
@@ -852,7 +857,7 @@ impl Session {
     /// Whether EHLO/HELO was done; if not, replies 503.
     fn need_hello(&mut self) -> bool {
         if self.ctx.hello.is_none() {
-            self.protocol_error(Reply::new(503, Ecode::PROTO_BAD_SEQUENCE, "no ehlo/helo yet"));
+            self.bad_sequence("no ehlo/helo yet");
             return false;
         }
         true
@@ -878,25 +883,13 @@ impl Session {
             return self.after_error();
         }
         if self.is_tls() {
-            return self.protocol_error(Reply::new(
-                503,
-                Ecode::PROTO_BAD_SEQUENCE,
-                "already speaking tls",
-            ));
+            return self.bad_sequence("already speaking tls");
         }
         if self.ctx.auth.is_some() {
-            return self.protocol_error(Reply::new(
-                503,
-                Ecode::PROTO_BAD_SEQUENCE,
-                "cannot starttls after authentication",
-            ));
+            return self.bad_sequence("cannot starttls after authentication");
         }
         if !self.ctx.config.starttls {
-            return self.protocol_error(Reply::new(
-                503,
-                Ecode::PROTO_BAD_SEQUENCE,
-                "starttls not offered",
-            ));
+            return self.bad_sequence("starttls not offered");
         }
         if more_input {
             // Plaintext after STARTTLS would be taken as commands inside TLS by a careless
@@ -913,25 +906,13 @@ impl Session {
             return self.after_error();
         }
         if !self.ctx.config.service.is_submission() {
-            return self.protocol_error(Reply::new(
-                503,
-                Ecode::PROTO_BAD_SEQUENCE,
-                "authentication only allowed on submission ports",
-            ));
+            return self.bad_sequence("authentication only allowed on submission ports");
         }
         if self.ctx.auth.is_some() {
-            return self.protocol_error(Reply::new(
-                503,
-                Ecode::PROTO_BAD_SEQUENCE,
-                "already authenticated",
-            ));
+            return self.bad_sequence("already authenticated");
         }
         if self.txn.is_some() {
-            return self.protocol_error(Reply::new(
-                503,
-                Ecode::PROTO_BAD_SEQUENCE,
-                "authentication not allowed during mail transaction",
-            ));
+            return self.bad_sequence("authentication not allowed during mail transaction");
         }
         let Some(mech) =
             sasl::Mechanism::from_name(mechanism).filter(|m| AUTH_MECHANISMS.contains(m))
@@ -1110,11 +1091,7 @@ impl Session {
             return self.after_error();
         }
         if self.txn.is_some() {
-            return self.protocol_error(Reply::new(
-                503,
-                Ecode::PROTO_BAD_SEQUENCE,
-                "already have MAIL",
-            ));
+            return self.bad_sequence("already have MAIL");
         }
         let config = self.ctx.config.clone();
         if let Some(size) = params.size
@@ -1202,11 +1179,7 @@ impl Session {
             return self.after_error();
         }
         let Some(txn) = &self.txn else {
-            return self.protocol_error(Reply::new(
-                503,
-                Ecode::PROTO_BAD_SEQUENCE,
-                "missing MAIL FROM",
-            ));
+            return self.bad_sequence("missing MAIL FROM");
         };
         let config = self.ctx.config.clone();
         if (params.notify.is_some() || params.orcpt.is_some()) && !config.dsn {
@@ -1261,33 +1234,17 @@ impl Session {
             return self.after_error();
         }
         let Some(txn) = &self.txn else {
-            return self.protocol_error(Reply::new(
-                503,
-                Ecode::PROTO_BAD_SEQUENCE,
-                "missing MAIL FROM",
-            ));
+            return self.bad_sequence("missing MAIL FROM");
         };
         if txn.recipients.is_empty() {
             // RFC 2920 §3.2 (3): no positive reply without valid recipients.
-            return self.protocol_error(Reply::new(
-                503,
-                Ecode::PROTO_BAD_SEQUENCE,
-                "missing RCPT TO",
-            ));
+            return self.bad_sequence("missing RCPT TO");
         }
         if txn.params.body == BodyType::BinaryMime {
-            return self.protocol_error(Reply::new(
-                503,
-                Ecode::PROTO_BAD_SEQUENCE,
-                "BINARYMIME requires BDAT",
-            ));
+            return self.bad_sequence("BINARYMIME requires BDAT");
         }
         if self.bdat.is_some() {
-            return self.protocol_error(Reply::new(
-                503,
-                Ecode::PROTO_BAD_SEQUENCE,
-                "DATA after BDAT",
-            ));
+            return self.bad_sequence("DATA after BDAT");
         }
         if self.sync_enforced() && more_input {
             return self.out_of_sync("DATA");
