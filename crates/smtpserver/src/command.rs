@@ -435,8 +435,13 @@ pub fn parse_command(line: &[u8], transaction_smtputf8: bool) -> Result<Command,
     Ok(cmd)
 }
 
-fn mail_params(p: &mut Parser<'_>) -> Result<MailParams, Reply> {
-    let mut params = MailParams::default();
+/// Reads the ` KEY[=VALUE]` parameters after a MAIL or RCPT path up to the end of the line,
+/// refusing a parameter given twice, and calls `each` with the key as given, uppercased, and
+/// its value.
+fn each_param<'a>(
+    p: &mut Parser<'a>,
+    mut each: impl FnMut(&'a str, &str, Option<&'a str>) -> Result<(), Reply>,
+) -> Result<(), Reply> {
     let mut seen: Vec<String> = Vec::new();
     while p.eat(" ") {
         if p.at_end_or_space_only() {
@@ -451,7 +456,15 @@ fn mail_params(p: &mut Parser<'_>) -> Result<MailParams, Reply> {
                 format!("duplicate parameter {key}"),
             ));
         }
-        seen.push(upper.clone());
+        each(key, &upper, value)?;
+        seen.push(upper);
+    }
+    p.end()
+}
+
+fn mail_params(p: &mut Parser<'_>) -> Result<MailParams, Reply> {
+    let mut params = MailParams::default();
+    each_param(p, |key, upper, value| {
         let need_value = |v: Option<&str>| -> Result<String, Reply> {
             v.map(str::to_string).ok_or_else(|| {
                 Reply::new(501, Ecode::PROTO_BAD_PARAMS, format!("parameter {key} needs a value"))
@@ -467,7 +480,7 @@ fn mail_params(p: &mut Parser<'_>) -> Result<MailParams, Reply> {
                 )),
             }
         };
-        match upper.as_str() {
+        match upper {
             "SIZE" => {
                 let v = need_value(value)?;
                 if v.is_empty() || v.len() > 20 || !v.bytes().all(|b| b.is_ascii_digit()) {
@@ -548,32 +561,18 @@ fn mail_params(p: &mut Parser<'_>) -> Result<MailParams, Reply> {
                 ));
             }
         }
-    }
-    p.end()?;
+        Ok(())
+    })?;
     Ok(params)
 }
 
 fn rcpt_params(p: &mut Parser<'_>) -> Result<RcptParams, Reply> {
     let mut params = RcptParams::default();
-    let mut seen: Vec<String> = Vec::new();
-    while p.eat(" ") {
-        if p.at_end_or_space_only() {
-            break;
-        }
-        let (key, value) = p.param()?;
-        let upper = key.to_ascii_uppercase();
-        if seen.contains(&upper) {
-            return Err(Reply::new(
-                501,
-                Ecode::PROTO_BAD_PARAMS,
-                format!("duplicate parameter {key}"),
-            ));
-        }
-        seen.push(upper.clone());
+    each_param(p, |key, upper, value| {
         let value = value.ok_or_else(|| {
             Reply::new(501, Ecode::PROTO_BAD_PARAMS, format!("parameter {key} needs a value"))
         })?;
-        match upper.as_str() {
+        match upper {
             "NOTIFY" => {
                 let mut n = Notify::default();
                 for word in value.split(',') {
@@ -623,8 +622,8 @@ fn rcpt_params(p: &mut Parser<'_>) -> Result<RcptParams, Reply> {
                 ));
             }
         }
-    }
-    p.end()?;
+        Ok(())
+    })?;
     Ok(params)
 }
 
