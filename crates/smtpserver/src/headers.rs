@@ -63,19 +63,27 @@ pub(crate) fn authentication_results(hostname: &str, methods: &[String]) -> Stri
         return w.finish();
     }
     w.token(&format!("{hostname};"));
+    let mut last_token = String::new();
     for (i, method) in methods.iter().enumerate() {
         w.newline();
-        let tokens: Vec<&str> = method.split(' ').collect();
-        for (j, t) in tokens.iter().enumerate() {
-            let mut t = t.to_string();
-            if j == tokens.len() - 1 && i < methods.len() - 1 {
-                t.push(';');
-            }
-            if j == 0 {
-                w.out.push_str(&t);
-                w.line += t.len();
+        let mut tokens = method.split(' ').peekable();
+        let mut first = true;
+        while let Some(t) = tokens.next() {
+            // The last token of every method but the last one carries the separating ';'.
+            let t = if tokens.peek().is_none() && i < methods.len() - 1 {
+                last_token.clear();
+                last_token.push_str(t);
+                last_token.push(';');
+                last_token.as_str()
             } else {
-                w.token(&t);
+                t
+            };
+            if first {
+                w.out.push_str(t);
+                w.line += t.len();
+                first = false;
+            } else {
+                w.token(t);
             }
         }
     }
