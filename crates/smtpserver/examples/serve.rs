@@ -14,6 +14,7 @@
 //! and a delivery that opens it while another is still closing it gets a 451 (the store's
 //! lock is taken per open; the benchmark hits that with 32 sessions). Stops on SIGTERM or SIGINT, giving connections 3 seconds to finish.
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,6 +34,8 @@ async fn main() {
                 .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        // As `mox serve`: colours only on a terminal.
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
     if let Err(e) = run().await {
         eprintln!("serve: {e}");
