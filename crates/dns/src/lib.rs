@@ -43,6 +43,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cache;
 mod domain;
 #[doc(hidden)]
 pub mod fuzzing;
