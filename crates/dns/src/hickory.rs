@@ -1,4 +1,6 @@
-//! [`Resolver`] over hickory-resolver, talking to the system's or a given recursive resolver.
+//! [`Resolver`] over hickory-resolver, talking to the system's or a given recursive resolver,
+//! with an answer cache (`cache.rs`) in front of hickory's own for the lookups a mail server
+//! repeats for every message.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -40,14 +42,14 @@ const DEFAULT_TRIES: usize = 2;
 /// Answers are cached for their TTL, in two layers. hickory caches each response until its
 /// lowest TTL runs out (clamped by hickory's `ResolverOpts` TTL bounds). In front of it, this
 /// resolver keeps the records already converted to the trait's types, keyed by the name's
-/// ASCII form and the record type, until the same moment (hickory's `Lookup::valid_until`), so a
-/// repeated lookup costs a hash lookup and a clone of the records instead of a trip through
-/// hickory (about 1.5 µs). NXDOMAIN and "no records" answers are kept only when the server sent
-/// a negative TTL (the SOA in the authority section, RFC 2308 §5), for that TTL; timeouts,
-/// SERVFAIL, REFUSED and network errors are never kept. A repeated lookup returns exactly what
-/// the first did: the same records, `authentic` flag and error. The front cache holds at most
-/// 10,000 answers (see [`set_cache_capacity`](Self::set_cache_capacity)) and is shared by all
-/// clones of a resolver.
+/// ASCII form and the record type, until the same moment (hickory's `Lookup::valid_until`), so
+/// a repeated lookup costs a hash lookup and a clone of the records (about 130 ns) instead of a
+/// trip through hickory's cache (over a microsecond). NXDOMAIN and "no records" are kept only
+/// when the server sent a negative TTL (an SOA in the authority section, RFC 2308 §5), for that
+/// TTL; timeouts, SERVFAIL, REFUSED and network errors are never kept. A repeated lookup returns
+/// exactly what the first did: the same records, `authentic` flag and error. The front cache
+/// holds at most 10,000 answers (see [`set_cache_capacity`](Self::set_cache_capacity)) and is
+/// shared by all clones of a resolver.
 #[derive(Debug, Clone)]
 pub struct HickoryResolver {
     inner: hickory_resolver::Resolver<AdBitProvider>,
