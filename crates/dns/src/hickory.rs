@@ -1,9 +1,12 @@
-//! [`Resolver`] over hickory-resolver, talking to the system's or a given recursive resolver.
+//! [`Resolver`] over hickory-resolver, talking to the system's or a given recursive resolver,
+//! with an answer cache (`cache.rs`) in front of hickory's own for the lookups a mail server
+//! repeats for every message.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use hickory_resolver::config::ResolveHosts;
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
@@ -12,8 +15,9 @@ use hickory_resolver::net::xfer::{DnsExchange, DnsHandle};
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::{DnsRequest, ResponseCode};
 use hickory_resolver::proto::rr::{Name, RData, RecordType as HickoryType};
-use hickory_resolver::{ConnectionProvider, PoolContext};
+use hickory_resolver::{ConnectionProvider, MAX_TTL, PoolContext};
 
+use crate::cache::{Answer, AnswerCache, DEFAULT_CAPACITY};
 use crate::resolver::{
     Lookup, LookupError, LookupResult, Mx, RecordType, Resolver, Srv, TemporaryKind, Tlsa,
 };
@@ -34,11 +38,26 @@ const DEFAULT_TRIES: usize = 2;
 /// localhost) reports DNSSEC-authenticated answers, which show as [`Lookup::authentic`].
 /// Hickory does not expose the header of negative answers, so NXDOMAIN and "no records" are
 /// always reported as not authentic. `/etc/hosts` is not consulted: mail routing follows DNS.
-/// Answers are cached for their TTL.
+///
+/// Answers are cached for their TTL, in two layers. hickory caches each response until its
+/// lowest TTL runs out (clamped by hickory's `ResolverOpts` TTL bounds). In front of it, this
+/// resolver keeps the records already converted to the trait's types, keyed by the name's
+/// ASCII form and the record type, until the same moment (hickory's `Lookup::valid_until`), so
+/// a repeated lookup costs a hash lookup and a clone of the records (about 130 ns) instead of a
+/// trip through hickory's cache (over a microsecond). NXDOMAIN and "no records" are kept only
+/// when the server sent a negative TTL (an SOA in the authority section, RFC 2308 §5), for that
+/// TTL; timeouts, SERVFAIL, REFUSED and network errors are never kept. A repeated lookup returns
+/// exactly what the first did: the same records, `authentic` flag and error. The front cache
+/// holds at most 10,000 answers (see [`set_cache_capacity`](Self::set_cache_capacity)) and is
+/// shared by all clones of a resolver.
 #[derive(Debug, Clone)]
 pub struct HickoryResolver {
     inner: hickory_resolver::Resolver<AdBitProvider>,
     servers: Vec<SocketAddr>,
+    answers: Arc<AnswerCache>,
+    /// hickory's bounds on negative TTLs (`ResolverOpts::negative_min_ttl`/`_max_ttl`), which
+    /// it applies when caching a negative answer; the front cache applies them the same way.
+    negative_ttl_bounds: (Duration, Duration),
 }
 
 /// Why a resolver could not be configured.
@@ -137,7 +156,10 @@ impl HickoryResolver {
                 })
                 .collect(),
         );
+        let answers = self.answers.clone();
         *self = HickoryResolver::build(config, options, self.servers.clone())?;
+        // The answers are as good as before, and clones keep sharing them.
+        self.answers = answers;
         Ok(())
     }
 
@@ -146,12 +168,31 @@ impl HickoryResolver {
         &self.servers
     }
 
+    /// Sets how many answers the front cache (see the type's documentation) holds; 0 turns it
+    /// off, leaving hickory's cache. When a new answer finds the cache full, expired answers are
+    /// dropped, and if that frees less than a quarter of the room, all answers are: those still
+    /// in use come back from hickory's cache on their next lookup. This resolver gets a new,
+    /// empty cache; clones made before keep sharing the old one.
+    pub fn set_cache_capacity(&mut self, answers: usize) {
+        self.answers = Arc::new(AnswerCache::new(answers));
+    }
+
+    /// How many answers the front cache holds now (expired ones included until they are
+    /// dropped), and at most: for monitoring.
+    pub fn cached_answers(&self) -> (usize, usize) {
+        (self.answers.len(), self.answers.capacity())
+    }
+
     fn build(
         config: ResolverConfig,
         options: ResolverOpts,
         mut servers: Vec<SocketAddr>,
     ) -> Result<HickoryResolver, ResolverConfigError> {
         servers.dedup();
+        let negative_ttl_bounds = (
+            options.negative_min_ttl.unwrap_or(Duration::ZERO),
+            options.negative_max_ttl.unwrap_or(Duration::from_secs(u64::from(MAX_TTL))),
+        );
         let inner = hickory_resolver::Resolver::builder_with_config(
             config,
             AdBitProvider(TokioRuntimeProvider::default()),
@@ -159,20 +200,34 @@ impl HickoryResolver {
         .with_options(options)
         .build()
         .map_err(|e| ResolverConfigError::Build { detail: e.to_string() })?;
-        Ok(HickoryResolver { inner, servers })
+        Ok(HickoryResolver {
+            inner,
+            servers,
+            answers: Arc::new(AnswerCache::new(DEFAULT_CAPACITY)),
+            negative_ttl_bounds,
+        })
     }
 
+    /// Asks hickory. Besides the answer, says until when it may be reused: hickory's
+    /// `valid_until` for records, the negative TTL for NXDOMAIN and "no records" when the server
+    /// sent one, and never (`None`) otherwise.
     async fn query(
         &self,
         name: &Domain,
         record_type: RecordType,
-    ) -> Result<(Vec<RData>, bool), LookupError> {
-        let fqdn = query_name(name).map_err(|e| LookupError::Temporary {
-            name: name.clone(),
-            record_type,
-            kind: TemporaryKind::Network,
-            detail: Some(format!("name rejected by resolver: {e}")),
-        })?;
+    ) -> (Result<(Vec<RData>, bool), LookupError>, Option<Instant>) {
+        let fqdn = match query_name(name) {
+            Ok(fqdn) => fqdn,
+            Err(e) => {
+                let error = LookupError::Temporary {
+                    name: name.clone(),
+                    record_type,
+                    kind: TemporaryKind::Network,
+                    detail: Some(format!("name rejected by resolver: {e}")),
+                };
+                return (Err(error), None);
+            }
+        };
         let hickory_type = hickory_type(record_type);
         let result = self.inner.lookup(fqdn, hickory_type).await;
         tracing::trace!(name = %name.ascii(), %record_type, ok = result.is_ok(), "dns lookup");
@@ -186,25 +241,77 @@ impl HickoryResolver {
                     .map(|r| r.data.clone())
                     .collect();
                 if records.is_empty() {
-                    return Err(LookupError::NoRecords {
-                        name: name.clone(),
-                        record_type,
-                        authentic,
-                    });
+                    // No negative TTL comes with this (answers of other types only): not kept.
+                    let error =
+                        LookupError::NoRecords { name: name.clone(), record_type, authentic };
+                    return (Err(error), None);
                 }
-                Ok((records, authentic))
+                (Ok((records, authentic)), Some(lookup.valid_until()))
             }
-            Err(e) => Err(map_error(e, name, record_type)),
+            Err(e) => {
+                let reuse_until = match &e {
+                    NetError::Dns(DnsError::NoRecordsFound(no_records)) => {
+                        no_records.negative_ttl.map(|ttl| {
+                            let (min, max) = self.negative_ttl_bounds;
+                            let ttl = Duration::from_secs(u64::from(ttl)).max(min).min(max);
+                            Instant::now() + ttl
+                        })
+                    }
+                    _ => None,
+                };
+                (Err(map_error(e, name, record_type)), reuse_until)
+            }
         }
     }
 
-    async fn lookup_mapped<T>(
+    async fn lookup_mapped<T: Clone + Send + Sync + 'static>(
         &self,
         name: &Domain,
         record_type: RecordType,
         convert: impl Fn(&RData) -> Option<T>,
     ) -> LookupResult<T> {
-        let (data, authentic) = self.query(name, record_type).await?;
+        // The ASCII form of a `Domain` is in lower case: it is the key as it is.
+        let key = name.ascii();
+        if let Some(answer) = self.answers.get(key, record_type, Instant::now()) {
+            match answer {
+                Answer::Records { records, authentic } => {
+                    // The record type decides `T`, so this always matches; if it did not, the
+                    // lookup below would replace the entry.
+                    if let Some(records) = records.downcast_ref::<Vec<T>>() {
+                        return Ok(Lookup { records: records.clone(), authentic });
+                    }
+                }
+                // hickory reports negative answers as not authentic (see the type's docs).
+                Answer::NxDomain => {
+                    return Err(LookupError::NxDomain { name: name.clone(), authentic: false });
+                }
+                Answer::NoRecords => {
+                    return Err(LookupError::NoRecords {
+                        name: name.clone(),
+                        record_type,
+                        authentic: false,
+                    });
+                }
+            }
+        }
+
+        let (result, reuse_until) = self.query(name, record_type).await;
+        let cache = |answer| {
+            if let Some(until) = reuse_until {
+                self.answers.insert(key, record_type, answer, until, Instant::now());
+            }
+        };
+        let (data, authentic) = match result {
+            Ok(answer) => answer,
+            Err(error) => {
+                match &error {
+                    LookupError::NxDomain { authentic: false, .. } => cache(Answer::NxDomain),
+                    LookupError::NoRecords { authentic: false, .. } => cache(Answer::NoRecords),
+                    _ => {}
+                }
+                return Err(error);
+            }
+        };
         let mut records = Vec::with_capacity(data.len());
         for rdata in &data {
             match convert(rdata) {
@@ -219,6 +326,7 @@ impl HickoryResolver {
                 }
             }
         }
+        cache(Answer::Records { records: Arc::new(records.clone()), authentic });
         Ok(Lookup { records, authentic })
     }
 }
