@@ -378,12 +378,18 @@ impl Backend for Mailer {
                 Response::Rcpt(result, spf)
             }
             Request::Deliver(delivery) => {
-                let reply = if ctx.config.service.is_submission() {
+                let submission = ctx.config.service.is_submission();
+                let reply = if submission {
                     crate::submit::submit(self, ctx, *delivery).await
                 } else {
                     crate::incoming::deliver(self, ctx, *delivery).await
                 };
-                tracing::info!(%reply, "end of data");
+                if submission || reply.code / 100 != 2 {
+                    tracing::info!(%reply, "end of data");
+                } else {
+                    // Each delivery was logged at info already ("incoming message delivered").
+                    tracing::debug!(%reply, "end of data");
+                }
                 Response::Delivered(reply)
             }
         }
