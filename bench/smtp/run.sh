@@ -270,16 +270,20 @@ if [ -n "${PROFILE:-}" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; 
 MOX_RATE=$(rate "$MESSAGES" "$START" "$END")
 STORED=$(find "$WORK/mox/data/accounts/mjl/msg" -type f | wc -l)
 echo "  stored message files: $STORED"
+[ "$STORED" = "$MESSAGES" ] || { echo "FAIL: $STORED message files stored for $MESSAGES messages sent"; exit 1; }
 
 echo "== Postfix -> Dovecot: $MESSAGES messages, $SESSIONS sessions"
 START=$(now)
 source_to "$POSTFIX_IP" "$MESSAGES"
 ACCEPTED=$(now)
-while :; do
+# Postfix delivers from its queue after accepting; give up (and fail) if Dovecot has not got
+# every message after 10 minutes, rather than wait for ever.
+for _ in $(seq 3000); do
     N=$(find "$WORK/dovecot/mail/mjl" -path '*/new/*' -type f 2>/dev/null | wc -l)
     [ "$N" -ge "$MESSAGES" ] && break
     sleep 0.2
 done
+[ "$N" -ge "$MESSAGES" ] || { echo "FAIL: Dovecot got $N of $MESSAGES messages from Postfix"; exit 1; }
 DELIVERED=$(now)
 PF_ACCEPT=$(rate "$MESSAGES" "$START" "$ACCEPTED")
 PF_DELIVER=$(rate "$MESSAGES" "$START" "$DELIVERED")
