@@ -183,58 +183,52 @@ impl DataDecoder {
     }
 
     fn emit(&mut self, bytes: &[u8], out: &mut MessageData) {
-        if !bytes.is_empty() {
-            self.header_state = 0;
-        }
-        if !self.summary.has_8bit && bytes.iter().any(|&b| b >= 0x80) {
-            self.summary.has_8bit = true;
-        }
-        self.summary.size += bytes.len() as u64;
-        if self.summary.size > self.max_size {
-            self.summary.too_large = true;
-            return;
-        }
-        out.append(bytes);
+        self.note_text(bytes);
+        self.keep(bytes, out);
     }
 
     /// A line with its CRLF: the same as [`DataDecoder::emit`] of its text followed by
     /// [`DataDecoder::line_end`], in one append.
     fn emit_line(&mut self, line: &[u8], out: &mut MessageData) {
-        let text = &line[..line.len() - 2];
+        self.note_text(&line[..line.len() - 2]);
+        self.note_line_end();
+        self.keep(line, out);
+    }
+
+    fn line_end(&mut self, out: &mut MessageData) {
+        self.note_line_end();
+        self.keep(b"\r\n", out);
+    }
+
+    /// Records what text within a line tells about the message.
+    fn note_text(&mut self, text: &[u8]) {
         if !text.is_empty() {
             self.header_state = 0;
         }
         if !self.summary.has_8bit && text.iter().any(|&b| b >= 0x80) {
             self.summary.has_8bit = true;
         }
-        if !self.summary.has_body {
-            if self.header_state > 0 {
-                self.summary.has_body = true;
-            }
-            self.header_state = 1;
-        }
-        self.summary.size += line.len() as u64;
-        if self.summary.size > self.max_size {
-            self.summary.too_large = true;
-            return;
-        }
-        out.append(line);
     }
 
-    fn line_end(&mut self, out: &mut MessageData) {
-        // An empty line (two line ends in a row, or one at the very start) ends the header.
+    /// Records a line end: an empty line (two line ends in a row, or one at the very start)
+    /// ends the header.
+    fn note_line_end(&mut self) {
         if !self.summary.has_body {
             if self.header_state > 0 {
                 self.summary.has_body = true;
             }
             self.header_state = 1;
         }
-        self.summary.size += 2;
+    }
+
+    /// Counts decoded bytes, and keeps them while the message is within its size limit.
+    fn keep(&mut self, bytes: &[u8], out: &mut MessageData) {
+        self.summary.size += bytes.len() as u64;
         if self.summary.size > self.max_size {
             self.summary.too_large = true;
             return;
         }
-        out.append(b"\r\n");
+        out.append(bytes);
     }
 }
 
