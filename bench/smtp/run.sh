@@ -49,12 +49,15 @@ for tool in /usr/sbin/smtp-source /usr/sbin/postfix /usr/sbin/dovecot /usr/sbin/
 done
 
 # SERVE=path runs that build of the `serve` example (for comparing builds) instead of
-# building it.
+# building it. The store's `verify` example counts and checks the stored messages afterwards:
+# VERIFY=path, by default the one next to SERVE.
 if [ -z "${SERVE:-}" ]; then
     echo "== building the server (release)"
-    (cd "$ROOT" && cargo build --release -q -p smtpserver --example serve)
+    (cd "$ROOT" && cargo build --release -q -p smtpserver -p store --example serve --example verify)
     SERVE="$ROOT/target/release/examples/serve"
 fi
+VERIFY=${VERIFY:-$(dirname "$SERVE")/verify}
+[ -x "$VERIFY" ] || { echo "missing $VERIFY (cargo build -p store --example verify)"; exit 1; }
 
 echo "== message and DKIM key ($DKIM_ALGORITHM)"
 if [ "$DKIM_ALGORITHM" = rsa-sha256 ]; then
@@ -268,9 +271,13 @@ MOX_CPU_US=$(/usr/bin/python3 -c "print(f'{($CPU1-$CPU0)/$TICK*1e6/$MESSAGES:.0f
 SOURCE_CPU_US=$(/usr/bin/python3 -c "print(f'{($SOURCE_CPU1-$SOURCE_CPU0)/$TICK*1e6/$MESSAGES:.0f}')")
 if [ -n "${PROFILE:-}" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
 MOX_RATE=$(rate "$MESSAGES" "$START" "$END")
-STORED=$(find "$WORK/mox/data/accounts/mjl/msg" -type f | wc -l)
-echo "  stored message files: $STORED"
-[ "$STORED" = "$MESSAGES" ] || { echo "FAIL: $STORED message files stored for $MESSAGES messages sent"; exit 1; }
+# Every message is in the account, whole (its size checked against its record), whether kept
+# in the database or in a file.
+VERIFIED=$("$VERIFY" "$WORK/mox/data") || { echo "FAIL: verifying the stored messages: $VERIFIED"; exit 1; }
+STORED=$(echo "$VERIFIED" | sed -n 's/^1 accounts, \([0-9]*\) messages, 0 problems.*/\1/p')
+FILES=$(find "$WORK/mox/data/accounts/mjl/msg" -type f | wc -l)
+echo "  stored messages: ${STORED:-none} (verified; $FILES of them in files, the rest in the database)"
+[ "$STORED" = "$MESSAGES" ] || { echo "FAIL: ${STORED:-no} messages stored for $MESSAGES messages sent: $VERIFIED"; exit 1; }
 
 echo "== Postfix -> Dovecot: $MESSAGES messages, $SESSIONS sessions"
 START=$(now)

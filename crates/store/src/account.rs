@@ -108,6 +108,11 @@ pub(crate) struct Inner {
     /// The delivery history tables (`history` module); `None` in a read-only account written
     /// before they existed.
     pub history: Option<crate::history::Tables>,
+    /// Messages kept in the database (`bodies` module); `None` in a read-only account written
+    /// before the table existed.
+    pub bodies: Option<Db>,
+    /// Largest message kept in `bodies` (see [`Account::set_inline_limit`]).
+    pub inline_limit: std::sync::atomic::AtomicU64,
     pub read_only: bool,
     write: Mutex<WriteState>,
     pub keywords: RwLock<KeywordTable>,
@@ -470,12 +475,15 @@ impl Inner {
         drop(rtxn);
 
         let history = crate::history::open_tables(&env, &dir, opts.read_only)?;
+        let bodies = crate::bodies::open_table(&env, &dir, opts.read_only)?;
         let fs_sync = files::FileSystemSync::open(&dir)?;
         let inner = Inner {
             dir,
             env,
             db,
             history,
+            bodies,
+            inline_limit: crate::bodies::DEFAULT_INLINE_LIMIT.into(),
             read_only: opts.read_only,
             write: Mutex::new(WriteState {
                 stored_next_message_id: next_message_id,
@@ -824,8 +832,30 @@ impl<'a> Tx<'a> {
         Ok(ids)
     }
 
-    /// Schedules removal of a message's file after commit.
+    /// Stores message `id`'s bytes in the database (see the `bodies` module).
+    pub(crate) fn put_body(&mut self, id: u64, body: &[u8]) -> Result<(), Error> {
+        let db = self.inner.bodies.ok_or(Error::ReadOnly)?;
+        db.put(&mut self.txn, &codec::u64_key(id), body).map_err(self.inner.db_err("write message"))
+    }
+
+    /// The bytes of message `id` if it is kept in the database, copied out.
+    pub(crate) fn body(&self, id: u64) -> Result<Option<Vec<u8>>, Error> {
+        let Some(db) = self.inner.bodies else { return Ok(None) };
+        let v =
+            db.get(&self.txn, &codec::u64_key(id)).map_err(self.inner.db_err("read message"))?;
+        Ok(v.map(<[u8]>::to_vec))
+    }
+
+    /// Removes a message's bytes: from the database in this transaction if it is kept there,
+    /// else its file after commit.
     pub(crate) fn remove_file_after_commit(&mut self, id: u64) -> Result<(), Error> {
+        if let Some(db) = self.inner.bodies
+            && db
+                .delete(&mut self.txn, &codec::u64_key(id))
+                .map_err(self.inner.db_err("delete message"))?
+        {
+            return Ok(());
+        }
         self.inner
             .db
             .pending_removals
@@ -1027,6 +1057,7 @@ mod tests {
         let path = dir.path().join("acc");
         let (kept, next) = {
             let acc = Account::open_or_create(&path).unwrap();
+            acc.set_inline_limit(0);
             let d = deliver(&acc, "Inbox", 1);
             let gone = deliver(&acc, "Inbox", 2);
             let inbox = acc.mailbox("Inbox").unwrap().unwrap().id;

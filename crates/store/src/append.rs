@@ -65,7 +65,7 @@ mod tests {
     use std::io::Write;
 
     use super::*;
-    use crate::test_util::{account, deliver, msg};
+    use crate::test_util::{account, deliver, file_account, msg};
     use crate::{Change, SpecialUse};
 
     fn prepared(acc: &Account, n: u32) -> AppendMessage {
@@ -76,7 +76,7 @@ mod tests {
 
     #[test]
     fn all_or_nothing() {
-        let (_d, acc) = account();
+        let (_d, acc) = file_account();
         let inbox = acc.mailbox("Inbox").unwrap().unwrap().id;
         let ds = acc.deliver_all(inbox, vec![prepared(&acc, 1), prepared(&acc, 2)]).unwrap();
         assert_eq!(ds.iter().map(|d| d.uid).collect::<Vec<_>>(), [1, 2]);

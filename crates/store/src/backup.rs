@@ -1,5 +1,6 @@
 //! Backups: a consistent snapshot of every account's database (a compacting LMDB copy), with
-//! the message files it refers to hard-linked (copied where linking fails).
+//! the message files it refers to hard-linked (copied where linking fails). Messages kept in the
+//! database (up to the inline limit) come with the copy.
 //!
 //! The database copy is one read transaction, so it is consistent even while a server writes.
 //! Message files never change once written, so linking them after the copy gives the files of
@@ -22,6 +23,8 @@ use crate::{Account, Error};
 pub struct BackupSummary {
     /// Accounts backed up.
     pub accounts: u64,
+    /// Messages kept in the databases (copied with them).
+    pub in_database: u64,
     /// Message files hard-linked.
     pub linked: u64,
     /// Message files copied (linking failed, e.g. across file systems).
@@ -73,12 +76,20 @@ pub fn backup(
         let copied = Account::open_read_only(&to)?;
         let txn =
             copied.inner.env.read_txn().map_err(copied.inner.db_err("begin read transaction"))?;
-        let (mut linked, mut copied_files) = (0, 0);
+        let (mut in_database, mut linked, mut copied_files) = (0, 0, 0);
         for item in
             copied.inner.db.messages.iter(&txn).map_err(copied.inner.db_err("read messages"))?
         {
             let (k, _) = item.map_err(copied.inner.db_err("read messages"))?;
             let Some(id) = codec::read_u64_be(k) else { continue };
+            // A message kept in the database came with the copy.
+            if let Some(b) = copied.inner.bodies
+                && b.get(&txn, k).map_err(copied.inner.db_err("read message"))?.is_some()
+            {
+                in_database += 1;
+                progress.advance(1);
+                continue;
+            }
             let rel = files::message_path(id);
             let (s, d) = (from.join(&rel), to.join(&rel));
             if let Some(parent) = d.parent() {
@@ -102,11 +113,12 @@ pub fn backup(
         drop(copied);
         // Opening the copy made a lock file; a backup is just data.
         let _ = fs::remove_file(to.join("lock.mdb"));
+        summary.in_database += in_database;
         summary.linked += linked;
         summary.copied += copied_files;
         summary.accounts += 1;
         log(&format!(
-            "{name}: database copied, {linked} message files linked, {copied_files} copied, in {:.1?}",
+            "{name}: database copied with {in_database} messages, {linked} message files linked, {copied_files} copied, in {:.1?}",
             started.elapsed()
         ));
     }

@@ -30,7 +30,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 
 use crate::account::{Inner, Tx};
 use crate::changes::Change;
@@ -82,23 +82,39 @@ pub struct Delivered {
     pub modseq: u64,
 }
 
-/// Writes a new message into its file in the account's `msg/` directory. Write the message
-/// bytes, then call [`MessageWriter::finish`] to flush them to disk, and pass the result to
-/// [`Account::deliver`]. Dropped unfinished, the file is removed.
+/// Writes a new message: kept in memory up to the account's inline limit (then stored in the
+/// database, see [`Account::set_inline_limit`]), and in its file in the account's `msg/`
+/// directory beyond. Write the message bytes, then call [`MessageWriter::finish`] to flush
+/// them to disk, and pass the result to [`Account::deliver`]. Dropped unfinished, the file
+/// (if any) is removed.
 #[derive(Debug)]
 pub struct MessageWriter {
-    file: File,
+    sink: Sink,
     new_file: NewFile,
     size: u64,
-    /// Write-back error epoch when the file was created (see `files::FileSystemSync`).
+    /// Write-back error epoch when the writer was made (see `files::FileSystemSync`).
     written_at: u64,
+    limit: u64,
+    /// The account, for creating the file should the message outgrow the limit. Weak, as a
+    /// writer does not keep the account open.
+    inner: Weak<Inner>,
 }
 
-/// A message written to its file and flushed, ready for [`Account::deliver`]. Dropped
-/// undelivered, the file is removed.
+/// Where a [`MessageWriter`] puts the bytes.
+#[derive(Debug)]
+enum Sink {
+    /// Up to the inline limit.
+    Memory(Vec<u8>),
+    File(File),
+}
+
+/// A message written to its file and flushed, or held for the database, ready for
+/// [`Account::deliver`]. Dropped undelivered, the file is removed.
 #[derive(Debug)]
 pub struct PreparedMessage {
     file: Option<NewFile>,
+    /// The message bytes, for a message stored in the database.
+    inline: Option<Vec<u8>>,
     size: u64,
     structure: Vec<u8>,
     state: FileState,
@@ -111,15 +127,17 @@ enum FileState {
     Unflushed(u64),
     /// Its data flushed (fdatasync), its directory entry not yet.
     DataFlushed,
-    /// File and directory entry on disk.
+    /// File and directory entry on disk (or no file: a message stored in the database).
     Durable,
 }
 
-/// A message file written for id `id` and not committed yet: dropped, the file is removed and
-/// the id given up (in that order, see the `ids` module).
+/// The id of a message being written and, once it spilled to disk, its file, not committed
+/// yet: dropped, the file is removed and the id given up (in that order, see the `ids`
+/// module).
 #[derive(Debug)]
 struct NewFile {
-    path: PathBuf,
+    /// `None` while the message is only in memory.
+    path: Option<PathBuf>,
     id: u64,
     ids: Arc<MessageIds>,
     /// Whether dropping removes the file: not once a transaction took it over.
@@ -128,16 +146,18 @@ struct NewFile {
 
 impl NewFile {
     /// Hands the file over to a transaction, which commits it or removes it.
-    fn hand_over(mut self) -> (PathBuf, u64, Arc<MessageIds>) {
+    fn hand_over(mut self) -> (Option<PathBuf>, u64, Arc<MessageIds>) {
         self.owned = false;
-        (std::mem::take(&mut self.path), self.id, self.ids.clone())
+        (self.path.take(), self.id, self.ids.clone())
     }
 }
 
 impl Drop for NewFile {
     fn drop(&mut self) {
         if self.owned {
-            let _ = fs::remove_file(&self.path);
+            if let Some(p) = &self.path {
+                let _ = fs::remove_file(p);
+            }
             self.ids.release(&[self.id]);
         }
     }
@@ -145,13 +165,26 @@ impl Drop for NewFile {
 
 impl Write for MessageWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
+        let n = match &mut self.sink {
+            Sink::Memory(v) if (v.len() + buf.len()) as u64 <= self.limit => {
+                v.extend_from_slice(buf);
+                buf.len()
+            }
+            Sink::Memory(_) => {
+                self.spill()?;
+                return self.write(buf);
+            }
+            Sink::File(f) => f.write(buf)?,
+        };
         self.size += n as u64;
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
+        match &mut self.sink {
+            Sink::Memory(_) => Ok(()),
+            Sink::File(f) => f.flush(),
+        }
     }
 }
 
@@ -161,11 +194,44 @@ impl MessageWriter {
         self.size
     }
 
-    /// Flushes the message to disk (fdatasync) and hands it over for delivery. Reads the file
-    /// back to parse its MIME structure.
+    /// Moves what was written so far from memory to the message's file: the message outgrew
+    /// the inline limit.
+    fn spill(&mut self) -> io::Result<()> {
+        let inner = self.inner.upgrade().ok_or_else(|| {
+            io::Error::other(Error::DeliveryAborted { reason: "the account was closed" })
+        })?;
+        let (mut file, path) =
+            inner.create_message_file(self.new_file.id).map_err(io::Error::other)?;
+        // From here on, dropping removes the file.
+        self.new_file.path = Some(path);
+        if let Sink::Memory(v) = &self.sink {
+            file.write_all(v)?;
+        }
+        self.sink = Sink::File(file);
+        Ok(())
+    }
+
+    /// The message file's path (where it is or would be), for error messages.
+    fn path(&self) -> PathBuf {
+        let rel = crate::files::message_path(self.new_file.id);
+        match (&self.new_file.path, self.inner.upgrade()) {
+            (Some(p), _) => p.clone(),
+            (None, Some(inner)) => inner.dir.join(rel),
+            (None, None) => rel,
+        }
+    }
+
+    /// Flushes the message to disk (fdatasync) and hands it over for delivery. Parses its MIME
+    /// structure (reading a file back).
     pub fn finish(self) -> Result<PreparedMessage, Error> {
-        let path = &self.new_file.path;
-        let data = fs::read(path).map_err(Error::io(path, "read message file"))?;
+        if let Sink::Memory(v) = &self.sink {
+            let structure = structure::encode_structure(v);
+            let mut p = self.finish_unparsed();
+            p.structure = structure;
+            return Ok(p);
+        }
+        let path = self.path();
+        let data = fs::read(&path).map_err(Error::io(&path, "read message file"))?;
         self.finish_with(&data)
     }
 
@@ -173,29 +239,35 @@ impl MessageWriter {
     /// must be what was written. Saves reading the file back.
     pub fn finish_with(self, data: &[u8]) -> Result<PreparedMessage, Error> {
         let structure = structure::encode_structure(data);
-        self.file.sync_data().map_err(Error::io(&self.new_file.path, "fsync message file"))?;
+        if let Sink::File(f) = &self.sink {
+            f.sync_data().map_err(Error::io(self.path(), "fsync message file"))?;
+        }
+        let in_file = matches!(self.sink, Sink::File(_));
         let mut p = self.finish_unparsed();
         p.structure = structure;
-        p.state = FileState::DataFlushed;
+        if in_file {
+            p.state = FileState::DataFlushed;
+        }
         Ok(p)
     }
 
     /// Like [`MessageWriter::finish`] without parsing or flushing: for imports, which parse
     /// the data they have and flush a whole batch of files at once.
     pub(crate) fn finish_unparsed(self) -> PreparedMessage {
-        let MessageWriter { file, new_file, size, written_at } = self;
-        drop(file);
-        PreparedMessage {
-            file: Some(new_file),
-            size,
-            structure: Vec::new(),
-            state: FileState::Unflushed(written_at),
-        }
+        let MessageWriter { sink, new_file, size, written_at, .. } = self;
+        let (inline, state) = match sink {
+            Sink::Memory(v) => (Some(v), FileState::Durable),
+            Sink::File(f) => {
+                drop(f);
+                (None, FileState::Unflushed(written_at))
+            }
+        };
+        PreparedMessage { file: Some(new_file), inline, size, structure: Vec::new(), state }
     }
 }
 
 impl PreparedMessage {
-    /// Size of the message file.
+    /// Size of the message (without the prefix).
     pub fn size(&self) -> u64 {
         self.size
     }
@@ -204,8 +276,9 @@ impl PreparedMessage {
         self.structure = structure;
     }
 
+    /// The message's file; `None` for a message stored in the database.
     pub(crate) fn path(&self) -> Option<&PathBuf> {
-        self.file.as_ref().map(|f| &f.path)
+        self.file.as_ref().and_then(|f| f.path.as_ref())
     }
 
     /// The write-back error epoch of a file not yet flushed.
@@ -237,17 +310,24 @@ impl Account {
         let inner = &self.inner;
         let id = inner.ids.allocate();
         let written_at = inner.fs_sync.epoch();
-        let (file, path) = match inner.create_message_file(id) {
-            Ok(f) => f,
-            Err(e) => {
-                // No file to remove (it existed, or was never created).
-                inner.ids.release(&[id]);
-                return Err(e);
-            }
+        // From here on, dropping gives the id up (and removes the file once there is one).
+        let new_file = NewFile { path: None, id, ids: inner.ids.clone(), owned: true };
+        let limit = inner.inline_limit.load(std::sync::atomic::Ordering::Relaxed);
+        let mut w = MessageWriter {
+            sink: Sink::Memory(Vec::new()),
+            new_file,
+            size: 0,
+            written_at,
+            limit,
+            inner: Arc::downgrade(inner),
         };
-        // From here on, dropping removes the file and gives the id up.
-        let new_file = NewFile { path, id, ids: inner.ids.clone(), owned: true };
-        Ok(MessageWriter { file, new_file, size: 0, written_at })
+        if limit == 0 {
+            w.spill().map_err(|e| match e.downcast::<Error>() {
+                Ok(e) => e,
+                Err(e) => Error::io(w.path(), "create message file")(e),
+            })?;
+        }
+        Ok(w)
     }
 
     /// Delivers a message to a mailbox, durably: when this returns `Ok`, the message file, its
@@ -280,7 +360,7 @@ impl Account {
     ) -> Result<Delivered, Error> {
         let mut w = self.message_writer()?;
         if let Err(e) = w.write_all(data) {
-            return Err(Error::io(&w.new_file.path, "write message file")(e));
+            return Err(Error::io(w.path(), "write message file")(e));
         }
         let prepared = w.finish_with(data)?;
         self.deliver(mailbox, prepared, new)
@@ -433,6 +513,9 @@ pub(crate) fn insert_message(
         Ok(id) => id,
         Err(e) => return Ok(Err(e)),
     };
+    if let Some(body) = message.inline.take() {
+        tx.put_body(id, &body)?;
+    }
 
     let uid = tx.allocate_uid(mailbox)?;
     let modseq = tx.modseq()?;
@@ -473,6 +556,8 @@ pub(crate) fn place_file(tx: &mut Tx<'_>, message: &mut PreparedMessage) -> Resu
     }
     let (path, id, _) = file.hand_over();
     tx.take_message_id(id);
+    // A message kept in the database has no file (its bytes are put by the caller).
+    let Some(path) = path else { return Ok(id) };
     if let FileState::Unflushed(written_at) = message.state {
         tx.unsynced_file(path.clone(), written_at);
     }
@@ -492,12 +577,12 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::test_util::{account, msg};
+    use crate::test_util::{account, file_account, msg};
     use crate::{Change, SpecialUse, SystemFlags, UidSet};
 
     #[test]
     fn deliver_stores_prefix_flags_and_received() {
-        let (_d, acc) = account();
+        let (_d, acc) = file_account();
         let new = NewMessage {
             flags: Flags::parse(["\\Seen", "$Forwarded"]).unwrap(),
             received: Some(Timestamp { unix: 1_700_000_000, offset_minutes: 120 }),
@@ -538,7 +623,7 @@ mod tests {
 
     #[test]
     fn writer_streams_and_cleans_up() {
-        let (_d, acc) = account();
+        let (_d, acc) = file_account();
         let mut w = acc.message_writer().unwrap();
         w.write_all(b"Subject: streamed\r\n\r\n").unwrap();
         w.write_all(b"body\r\n").unwrap();
@@ -588,6 +673,7 @@ mod tests {
         };
         let (slow_id, fast) = {
             let acc = Account::open_or_create(&path).unwrap();
+            acc.set_inline_limit(0);
             // A slow delivery gets its id first, then a quick one overtakes it and commits.
             let mut slow = acc.message_writer().unwrap();
             slow.write_all(b"Subject: slow\r\n\r\n").unwrap();

@@ -124,14 +124,21 @@ pub(crate) fn ensure_dir(dir: &Path) -> Result<bool, Error> {
     }
 }
 
-/// Reads a stored message: the prefix kept in the database followed by the message file.
-/// Implements `Read` and `Seek` over the whole, so IMAP partial fetches can seek.
+/// Reads a stored message: the prefix kept in the database followed by the message (its file,
+/// or its bytes copied from the database). Implements `Read` and `Seek` over the whole, so IMAP
+/// partial fetches can seek.
 #[derive(Debug)]
 pub struct MessageReader {
     prefix: Vec<u8>,
-    file: File,
+    source: Source,
     size: u64,
     pos: u64,
+}
+
+#[derive(Debug)]
+enum Source {
+    File(File),
+    Memory(io::Cursor<Vec<u8>>),
 }
 
 impl MessageReader {
@@ -139,16 +146,30 @@ impl MessageReader {
         let file = File::open(path).map_err(Error::io(path, "open message file"))?;
         let len = file.metadata().map_err(Error::io(path, "stat message file"))?.len();
         let size = prefix.len() as u64 + len;
-        Ok(MessageReader { prefix, file, size, pos: 0 })
+        Ok(MessageReader { prefix, source: Source::File(file), size, pos: 0 })
     }
 
-    /// Size in bytes of prefix plus file.
+    /// A message kept in the database.
+    pub(crate) fn from_bytes(prefix: Vec<u8>, body: Vec<u8>) -> MessageReader {
+        let size = (prefix.len() + body.len()) as u64;
+        MessageReader { prefix, source: Source::Memory(io::Cursor::new(body)), size, pos: 0 }
+    }
+
+    /// Size in bytes of prefix plus message.
     pub fn size(&self) -> u64 {
         self.size
     }
 
     /// Reads the whole message into memory.
     pub fn read_all(mut self) -> io::Result<Vec<u8>> {
+        if self.pos == 0
+            && let Source::Memory(c) = &mut self.source
+            && c.position() == 0
+        {
+            let mut v = std::mem::take(&mut self.prefix);
+            v.extend_from_slice(c.get_ref());
+            return Ok(v);
+        }
         let mut v = Vec::with_capacity(self.size as usize);
         self.read_to_end(&mut v)?;
         Ok(v)
@@ -165,7 +186,10 @@ impl Read for MessageReader {
             self.pos += n as u64;
             return Ok(n);
         }
-        let n = self.file.read(buf)?;
+        let n = match &mut self.source {
+            Source::File(f) => f.read(buf)?,
+            Source::Memory(c) => c.read(buf)?,
+        };
         self.pos += n as u64;
         Ok(n)
     }
@@ -180,7 +204,11 @@ impl Seek for MessageReader {
         }
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before start"))?;
         let plen = self.prefix.len() as u64;
-        self.file.seek(SeekFrom::Start(target.saturating_sub(plen)))?;
+        let in_message = SeekFrom::Start(target.saturating_sub(plen));
+        match &mut self.source {
+            Source::File(f) => f.seek(in_message)?,
+            Source::Memory(c) => c.seek(in_message)?,
+        };
         self.pos = target;
         Ok(target)
     }

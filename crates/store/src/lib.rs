@@ -1,12 +1,13 @@
 //! Accounts, mailboxes and messages for a mail server: one LMDB environment per account
-//! (through heed) for the indexes, one file per message. This is what the IMAP and SMTP servers
+//! (through heed) for the indexes and small messages, one file per larger message. This is what the IMAP and SMTP servers
 //! store mail with, and what `mox import`, `export`, `backup` and `verifydata` work on.
 //!
 //! # Layout
 //!
 //! ```text
-//! <data-dir>/accounts/<name>/data.mdb      LMDB: mailboxes, message records and states, indexes
-//! <data-dir>/accounts/<name>/msg/<id/4096>/<id>   message files, at most 4096 per directory
+//! <data-dir>/accounts/<name>/data.mdb      LMDB: mailboxes, message records and states, indexes,
+//!                                          messages up to 64 KiB (the inline limit)
+//! <data-dir>/accounts/<name>/msg/<id/4096>/<id>   larger messages' files, at most 4096 per directory
 //! <data-dir>/accounts/<name>/tmp/          unused; files earlier versions left are removed
 //! <data-dir>/accounts/<name>/account.lock  held by the one process that writes the account
 //! ```
@@ -30,10 +31,11 @@
 //!
 //! # Durability
 //!
-//! [`Account::deliver`] returns only when the message is on disk: the file is written in
-//! place under its message id (handed out when the file is created) and fsynced, its
-//! directory fsynced, and then the LMDB transaction committed. Concurrent deliveries share one
-//! transaction and its flushes (group commit). After a crash nothing half-written is visible:
+//! [`Account::deliver`] returns only when the message is on disk: the LMDB transaction holding
+//! its record (and, up to the inline limit, its bytes: see [`Account::set_inline_limit`]) is
+//! committed, and a larger message's file, written in place under its message id (handed out
+//! when the file is created), was fsynced with its directory before that commit. Concurrent
+//! deliveries share one transaction and its flushes (group commit). After a crash nothing half-written is visible:
 //! every commit records the smallest id that may not be committed yet, so files of
 //! interrupted writes are told apart from missing messages, and opening the account removes
 //! them.
@@ -78,6 +80,7 @@ mod account;
 pub mod annotations;
 mod append;
 pub mod backup;
+mod bodies;
 mod changes;
 mod codec;
 mod datadir;
@@ -107,6 +110,7 @@ pub mod verify;
 
 pub use account::{Account, OpenOptions};
 pub use append::AppendMessage;
+pub use bodies::DEFAULT_INLINE_LIMIT;
 pub use changes::{Change, ChangeReceiver, Changes, MAX_QUEUED_CHANGES};
 pub use codec::MailboxCounts;
 pub use datadir::{DataDir, check_account_name};
@@ -130,6 +134,13 @@ mod test_util {
     pub(crate) fn account() -> (tempfile::TempDir, Account) {
         let dir = tempfile::tempdir().unwrap();
         let acc = Account::open_or_create(&dir.path().join("acc")).unwrap();
+        (dir, acc)
+    }
+
+    /// An account that writes every message to a file (inline limit 0), for tests of files.
+    pub(crate) fn file_account() -> (tempfile::TempDir, Account) {
+        let (dir, acc) = account();
+        acc.set_inline_limit(0);
         (dir, acc)
     }
 

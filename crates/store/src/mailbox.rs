@@ -382,7 +382,7 @@ impl Account {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_util::{account, deliver};
+    use crate::test_util::{account, deliver, file_account};
     use crate::{Change, UidSet};
 
     fn names(acc: &Account) -> Vec<(String, bool)> {
@@ -483,7 +483,7 @@ mod tests {
     #[test]
     fn delete_with_children_behaves_as_imap() {
         // RFC 9051 §6.3.4's example: blurdybloop, foo (with child foo/bar).
-        let (_d, acc) = account();
+        let (_d, acc) = file_account();
         acc.create_mailbox("blurdybloop", SpecialUse::NONE).unwrap();
         acc.create_mailbox("foo/bar", SpecialUse::NONE).unwrap();
         deliver(&acc, "foo", 1);

@@ -412,9 +412,13 @@ fn same_set(a: &[u32], b: &[u32]) -> bool {
     a.len() == b.len() && a.iter().all(|k| b.contains(k))
 }
 
-/// Gives message `new_id` the file of `old_id`: a hard link, or a durable copy where the file
-/// system cannot link.
+/// Gives message `new_id` the bytes of `old_id`: a copy in the database for a message kept
+/// there, else a hard link of its file, or a durable copy where the file system cannot link.
 fn link_message_file(tx: &mut Tx<'_>, old_id: u64, new_id: u64) -> Result<(), Error> {
+    // A message kept in the database is copied there.
+    if let Some(body) = tx.body(old_id)? {
+        return tx.put_body(new_id, &body);
+    }
     let inner = tx.inner;
     let dir = &inner.dir;
     let old = dir.join(files::message_path(old_id));
@@ -440,7 +444,7 @@ fn link_message_file(tx: &mut Tx<'_>, old_id: u64, new_id: u64) -> Result<(), Er
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_util::{account, deliver, msg};
+    use crate::test_util::{account, deliver, file_account, msg};
     use crate::{Keyword, NewMessage, SpecialUse};
 
     fn flags(names: &[&str]) -> Flags {
@@ -569,7 +573,7 @@ mod tests {
 
     #[test]
     fn expunge_only_deleted_and_keeps_tombstones() {
-        let (_d, acc) = account();
+        let (_d, acc) = file_account();
         let ds: Vec<_> = (1..=4).map(|n| deliver(&acc, "Inbox", n)).collect();
         let inbox = acc.mailbox("Inbox").unwrap().unwrap().id;
         let before = acc.snapshot().unwrap().highest_modseq(inbox).unwrap();

@@ -106,7 +106,7 @@ impl Removals {
 
 #[cfg(test)]
 mod tests {
-    use crate::test_util::{account, deliver};
+    use crate::test_util::{deliver, file_account};
     use crate::{Account, FlagOp, Flags, SystemFlags, UidSet};
 
     fn pending(acc: &Account) -> u64 {
@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn expunged_files_go_then_their_pending_entries() {
-        let (_d, acc) = account();
+        let (_d, acc) = file_account();
         let d = deliver(&acc, "Inbox", 1);
         let inbox = acc.mailbox("Inbox").unwrap().unwrap().id;
         let deleted = Flags::system(SystemFlags::DELETED);

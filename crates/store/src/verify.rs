@@ -1,5 +1,5 @@
 //! Verifying a data directory: every database opens and is consistent, every message has its
-//! file, and no file lacks its message.
+//! bytes (in the database or its file), and no file or stored bytes lack their message.
 //!
 //! Problems are inconsistencies that should never happen. Leftovers are what an interrupted
 //! process legitimately leaves (files in `tmp/`, files of deliveries that did not commit,
@@ -265,6 +265,21 @@ pub fn verify_account(
                 rec.mailbox, rec.uid
             ));
         }
+        let inline = match inner.bodies {
+            Some(b) => b.get(&txn, k).map_err(inner.db_err("read message"))?.map(<[u8]>::len),
+            None => None,
+        };
+        if let Some(len) = inline {
+            if len as u64 + rec.prefix.len() as u64 != rec.size {
+                problem(format!(
+                    "message {id}: size {} in database, stored message {len} + prefix {}",
+                    rec.size,
+                    rec.prefix.len()
+                ));
+            }
+            sizes.insert(id, (rec.size, rec.prefix.len()));
+            continue;
+        }
         let path = dir.join(files::message_path(id));
         match fs::metadata(&path) {
             Ok(_) if skip_size_check => {}
@@ -282,6 +297,16 @@ pub fn verify_account(
     for id in state_of.keys() {
         if !sizes.contains_key(id) {
             problem(format!("message state for missing message {id}"));
+        }
+    }
+    if let Some(b) = inner.bodies {
+        for item in b.iter(&txn).map_err(inner.db_err("read messages"))? {
+            let (k, _) = item.map_err(inner.db_err("read messages"))?;
+            match codec::read_u64_be(k) {
+                Some(id) if sizes.contains_key(&id) => {}
+                Some(id) => problem(format!("stored message {id} without message record")),
+                None => problem(format!("undecodable stored message key {k:?}")),
+            }
         }
     }
     if total_size != account_size {
@@ -410,6 +435,7 @@ mod tests {
     #[test]
     fn finds_problems_and_fix_moves_files_aside() {
         let (_d, root, acc) = data_dir();
+        acc.set_inline_limit(0);
         let ds: Vec<_> = (0..3).map(|n| deliver(&acc, "Inbox", n)).collect();
         let dir = acc.dir().to_path_buf();
         fs::remove_file(acc.message_file(ds[0].id)).unwrap();
@@ -456,7 +482,10 @@ mod tests {
     fn backup_links_files_and_verifies() {
         use std::os::unix::fs::MetadataExt;
         let (d, root, acc) = data_dir();
-        let ds: Vec<_> = (0..20).map(|n| deliver(&acc, "Inbox", n)).collect();
+        // Ten kept in the database (they come with its copy), ten in files (linked).
+        let mut ds: Vec<_> = (0..10).map(|n| deliver(&acc, "Inbox", n)).collect();
+        acc.set_inline_limit(0);
+        ds.extend((10..20).map(|n| deliver(&acc, "Inbox", n)));
         let inbox = acc.mailbox("Inbox").unwrap().unwrap().id;
         acc.store_flags(
             inbox,
@@ -470,15 +499,19 @@ mod tests {
         let mut log = Vec::new();
         let s = crate::backup::backup(&root, &dest, &NoProgress, &mut |l| log.push(l.to_string()))
             .unwrap();
-        assert_eq!((s.accounts, s.linked, s.copied), (1, 20, 0));
+        assert_eq!((s.accounts, s.linked, s.copied), (1, 10, 0));
         assert!(s.warnings.is_empty());
         assert_eq!(log.len(), 1);
         assert!(!dest.join("accounts/mjl/lock.mdb").exists());
         let r = verify_data_dir(&dest, VerifyOptions::default(), &NoProgress).unwrap();
         assert!(r.is_ok() && r.messages == 20, "{r:?}");
         let b = Account::open_existing(&dest.join("accounts/mjl")).unwrap();
-        for d in &ds {
+        for (i, d) in ds.iter().enumerate() {
             assert_eq!(b.read_message(d.id).unwrap(), acc.read_message(d.id).unwrap());
+            if i < 10 {
+                assert!(!b.message_file(d.id).exists(), "kept in the database");
+                continue;
+            }
             let (m1, m2) = (
                 fs::metadata(acc.message_file(d.id)).unwrap(),
                 fs::metadata(b.message_file(d.id)).unwrap(),

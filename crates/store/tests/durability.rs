@@ -3,8 +3,11 @@
 //! every delivery or flag change the store acknowledged (returned `Ok` for). The trace must show,
 //! before each such line:
 //!
-//! - for a delivery: the message file's data flushed (fdatasync), its name flushed in its
-//!   directory (and the directories created for it in theirs), and then an LMDB commit synced;
+//! - for a delivery of a message above the inline limit: the message file's data flushed
+//!   (fdatasync), its name flushed in its directory (and the directories created for it in
+//!   theirs), and then an LMDB commit synced;
+//! - for a delivery of a message kept in the database (every other one here): an LMDB commit
+//!   synced after the delivery was asked for;
 //! - for a flag change: an LMDB commit synced after the change was asked for.
 //!
 //! The SIGKILL crash test (`crash.rs`) cannot see a missing flush, since the page cache
@@ -34,8 +37,10 @@ const PER_THREAD: usize = 12;
 const FLAG_CHANGES: usize = PER_THREAD / 3;
 
 /// Runs only when started by the durability test: delivers and changes flags, appending one
-/// line per acknowledged operation to `acked` (one write each): `deliver <id>` or
-/// `flags-asked <n>` before a flag change and `flags <n>` after it.
+/// line per operation to `acked` (one write each): `deliver-asked <t>.<seq>` before a delivery
+/// and `deliver <id> <t>.<seq> inline|file` after it, `flags-asked <n>` before a flag change
+/// and `flags <n>` after it. Even deliveries are small (kept in the database), odd ones larger
+/// than the inline limit (files).
 #[test]
 fn durability_child() {
     let Ok(dir) = std::env::var(CHILD_ENV) else { return };
@@ -53,11 +58,20 @@ fn durability_child() {
             let (account, acks) = (account.clone(), acks.clone());
             std::thread::spawn(move || {
                 for seq in 0..PER_THREAD {
-                    let message = format!("Subject: t{t} s{seq}\r\n\r\nbody {t} {seq}\r\n");
+                    let mut message = format!("Subject: t{t} s{seq}\r\n\r\nbody {t} {seq}\r\n");
+                    if seq % 2 == 1 {
+                        message.push_str(&"a line of a large message\r\n".repeat(3000));
+                    }
+                    let kept = if message.len() as u64 <= account.inline_limit() {
+                        "inline"
+                    } else {
+                        "file"
+                    };
+                    ack(&acks, format!("deliver-asked {t}.{seq}\n"));
                     let d = account
                         .deliver_bytes("Inbox", message.as_bytes(), NewMessage::default())
                         .unwrap();
-                    ack(&acks, format!("deliver {}\n", d.id.0));
+                    ack(&acks, format!("deliver {} {t}.{seq} {kept}\n", d.id.0));
                     if t == 0 && seq % 3 == 2 {
                         let n = seq / 3;
                         ack(&acks, format!("flags-asked {n}\n"));
@@ -112,32 +126,39 @@ fn acknowledgements(trace: &Trace, dir: &Path) -> Vec<Acknowledged> {
     let mut asked = std::collections::HashMap::new();
     let mut acks = Vec::new();
     for (at, line) in trace.lines_written_to(&dir.join("acked")).unwrap() {
-        let (what, n) = line.split_once(' ').unwrap();
-        let n: u64 = n.parse().unwrap();
-        match what {
-            "deliver" => {
+        let fields: Vec<&str> = line.split(' ').collect();
+        match fields[..] {
+            ["deliver-asked", label] => {
+                asked.insert(format!("delivery {label}"), at);
+            }
+            ["deliver", id, label, kept] => {
+                let n: u64 = id.parse().unwrap();
                 let file = account.join(store::message_path(n));
-                acks.push(Acknowledged {
-                    label: format!("delivery of message {n}"),
-                    at,
-                    after: None,
-                    durable: vec![
+                let durable = match kept {
+                    "inline" => vec![Durable::LmdbCommit(database.clone())],
+                    _ => vec![
                         Durable::FileData(file.clone()),
                         Durable::Entry(file),
                         Durable::LmdbCommit(database.clone()),
                     ],
+                };
+                acks.push(Acknowledged {
+                    label: format!("delivery of message {n} ({kept})"),
+                    at,
+                    after: Some(asked[&format!("delivery {label}")]),
+                    durable,
                 });
             }
-            "flags-asked" => {
-                asked.insert(n, at);
+            ["flags-asked", n] => {
+                asked.insert(format!("flags {n}"), at);
             }
-            "flags" => acks.push(Acknowledged {
+            ["flags", n] => acks.push(Acknowledged {
                 label: format!("flag change {n}"),
                 at,
-                after: Some(asked[&n]),
+                after: Some(asked[&format!("flags {n}")]),
                 durable: vec![Durable::LmdbCommit(database.clone())],
             }),
-            other => panic!("unexpected line in acked: {other}"),
+            _ => panic!("unexpected line in acked: {line}"),
         }
     }
     acks
@@ -164,13 +185,18 @@ fn every_acknowledgement_follows_its_flushes() {
         }
     };
     assert_eq!(checked.acknowledgements, acks.len());
-    assert_eq!(checked.requirements, THREADS * PER_THREAD * 3 + FLAG_CHANGES);
+    // Half the deliveries in files (three requirements each), half in the database (one).
+    let files = THREADS * PER_THREAD / 2;
+    assert_eq!(acks.iter().filter(|a| a.label.ends_with("(file)")).count(), files);
+    assert_eq!(checked.requirements, files * 3 + files + FLAG_CHANGES);
 
     // The messages acknowledged are there (the account as the child left it).
     let account = Account::open_read_only(&tmp.path().join("account")).unwrap();
     let delivered: Vec<u64> = acks
         .iter()
-        .filter_map(|a| a.label.strip_prefix("delivery of message ")?.parse().ok())
+        .filter_map(|a| {
+            a.label.strip_prefix("delivery of message ")?.split(' ').next()?.parse().ok()
+        })
         .collect();
     for id in &delivered {
         let data = account.read_message(MessageId(*id)).unwrap();
@@ -187,7 +213,8 @@ fn every_acknowledgement_follows_its_flushes() {
 }
 
 /// With every flush suppressed, every acknowledgement must fail the check: each delivery on
-/// all three requirements, each flag change on its commit.
+/// all its requirements (three for a file, the commit for a message in the database), each
+/// flag change on its commit.
 #[test]
 fn check_fails_when_flushes_are_suppressed() {
     let (trace, tmp) = traced_child(&["fsync", "fdatasync"]);
@@ -195,11 +222,8 @@ fn check_fails_when_flushes_are_suppressed() {
     assert_eq!(acks.len(), THREADS * PER_THREAD + FLAG_CHANGES);
     let violations = trace.check(&acks).unwrap_err();
     let count = |f: fn(&Durable) -> bool| violations.iter().filter(|v| f(&v.durable)).count();
-    assert_eq!(
-        count(|d| matches!(d, Durable::FileData(_))),
-        THREADS * PER_THREAD,
-        "{violations:#?}"
-    );
-    assert_eq!(count(|d| matches!(d, Durable::Entry(_))), THREADS * PER_THREAD);
+    let files = THREADS * PER_THREAD / 2;
+    assert_eq!(count(|d| matches!(d, Durable::FileData(_))), files, "{violations:#?}");
+    assert_eq!(count(|d| matches!(d, Durable::Entry(_))), files);
     assert_eq!(count(|d| matches!(d, Durable::LmdbCommit(_))), THREADS * PER_THREAD + FLAG_CHANGES);
 }

@@ -12,8 +12,9 @@ use crate::progress::{Bar, forward_progress};
 ///
 /// Backup writes dest-dir/accounts/NAME/ for every account: a consistent snapshot of the
 /// account's database (a compacting copy, made in one read transaction, so it is safe while mox
-/// is running) and its message files. Simply copying files in the data directory while mox is
-/// running can result in unusable database files.
+/// is running), which holds the messages up to 64 KiB, and the files of larger messages. Simply
+/// copying files in the data directory while mox is running can result in unusable database
+/// files.
 ///
 /// Message files never change (they are read-only, though can be removed) and are hard-linked
 /// so they don't consume additional space. If hardlinking fails, for example when the backup
@@ -95,8 +96,8 @@ pub(crate) fn backup_summary_text(summary: &store::backup::BackupSummary, lines:
         out += &format!("{l}\n");
     }
     out += &format!(
-        "backup of {} accounts done: {} message files linked, {} copied\n",
-        summary.accounts, summary.linked, summary.copied
+        "backup of {} accounts done: {} messages in the databases, {} message files linked, {} copied\n",
+        summary.accounts, summary.in_database, summary.linked, summary.copied
     );
     out
 }

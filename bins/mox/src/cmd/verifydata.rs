@@ -13,8 +13,9 @@ use crate::progress::Bar;
 ///
 /// Verifydata opens every account database and checks it: mailboxes and their names, that
 /// UIDs are below UIDNEXT, MODSEQs within the account's, the change index, the message counts
-/// and total size. It checks that every message in the database has its message file, of the
-/// right size, and that there are no files without a message.
+/// and total size. It checks that every message in the database has its contents, of the
+/// right size (kept in the database up to 64 KiB, in its message file beyond), and that there
+/// are no files or stored contents without a message.
 ///
 /// Files an interrupted process leaves (in tmp/, or of a delivery that did not commit, or
 /// whose removal was committed but not done) are listed as leftovers, not problems: mox
