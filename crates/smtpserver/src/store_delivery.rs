@@ -68,8 +68,11 @@ pub(crate) async fn deliver_all(
     data: Arc<Vec<u8>>,
 ) -> Result<Vec<StoredCopy>, DeliverError> {
     if targets.len() == 1 {
-        // One copy: write and commit in one blocking task.
         let target = targets.into_iter().next().ok_or(DeliverError::Task("no target".into()))?;
+        if let Some(stored) = deliver_small(mailer, &target, &data).await {
+            return stored;
+        }
+        // One copy: write and commit in one blocking task.
         let directory = mailer.directory.clone();
         return tokio::task::spawn_blocking(move || {
             let (account, prepared, new) = prepare(&*directory, &target, &data)?;
@@ -148,6 +151,43 @@ pub(crate) async fn deliver_all(
 
 type Prepared = (Arc<store::Account>, store::PreparedMessage, store::NewMessage);
 
+/// Delivers a message small enough to be kept in the database (see the store's
+/// `Account::set_inline_limit`) to an account's Inbox without a blocking thread: writing it
+/// involves no file, so it is prepared here, and the account's committer thread commits it
+/// with the rest of its group and hands back the result. `None` when the message does not
+/// qualify (larger, or another mailbox, which may have to be created first).
+async fn deliver_small(
+    mailer: &Mailer,
+    target: &StoreTarget,
+    data: &[u8],
+) -> Option<Result<Vec<StoredCopy>, DeliverError>> {
+    if !target.mailbox.eq_ignore_ascii_case("inbox") {
+        return None;
+    }
+    let err = |source| DeliverError::Store { account: target.account.clone(), source };
+    let account = match mailer.directory.open_account(&target.account) {
+        Ok(a) => a,
+        Err(e) => return Some(Err(err(e))),
+    };
+    if data.len() as u64 > account.inline_limit() {
+        return None;
+    }
+    let (account, prepared, new) = match prepare_in(account, target, data) {
+        Ok(p) => p,
+        Err(e) => return Some(Err(e)),
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    account.deliver_then(&target.mailbox, prepared, new, move |r| {
+        let _ = tx.send(r);
+    });
+    let delivered = match rx.await {
+        Ok(Ok(d)) => d,
+        Ok(Err(source)) => return Some(Err(err(source))),
+        Err(_) => return Some(Err(DeliverError::Task("the commit thread ended".into()))),
+    };
+    Some(Ok(vec![StoredCopy { account_name: target.account.clone(), account, delivered }]))
+}
+
 fn prepare(
     directory: &dyn crate::directory::Directory,
     target: &StoreTarget,
@@ -158,6 +198,16 @@ fn prepare(
     if !target.mailbox.eq_ignore_ascii_case("inbox") {
         account.ensure_mailbox(&target.mailbox).map_err(err)?;
     }
+    prepare_in(account, target, data)
+}
+
+/// Writes the message for `target` in `account` (whose mailbox exists).
+fn prepare_in(
+    account: Arc<store::Account>,
+    target: &StoreTarget,
+    data: &[u8],
+) -> Result<Prepared, DeliverError> {
+    let err = |source| DeliverError::Store { account: target.account.clone(), source };
     let mut writer = account.message_writer().map_err(err)?;
     if let Err(e) = writer.write_all(data) {
         let path = account.dir().to_path_buf();

@@ -116,7 +116,7 @@ pub(crate) struct Inner {
     pub read_only: bool,
     write: Mutex<WriteState>,
     pub keywords: RwLock<KeywordTable>,
-    pub group: GroupCommit,
+    pub group: Arc<GroupCommit>,
     pub fs_sync: files::FileSystemSync,
     pub(crate) watchers: Mutex<Watchers>,
     quota: Mutex<Option<u64>>,
@@ -364,6 +364,7 @@ impl Drop for Inner {
     /// Removals still in progress finish first, so a program that expunges and exits leaves
     /// no files behind (they would be removed at the next open otherwise).
     fn drop(&mut self) {
+        self.group.close();
         self.removals.wait();
     }
 }
@@ -491,7 +492,7 @@ impl Inner {
                 next_keyword_id,
             }),
             keywords: RwLock::new(keywords),
-            group: GroupCommit::default(),
+            group: Arc::default(),
             fs_sync,
             watchers: Mutex::new(Watchers::default()),
             quota: Mutex::new(None),

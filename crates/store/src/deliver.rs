@@ -350,6 +350,25 @@ impl Account {
         self.inner.group.submit(&self.inner, pending)
     }
 
+    /// Like [`Account::deliver`], without waiting: queues the delivery for the account's next
+    /// group commit and returns at once. `done` gets the result, on the thread that committed
+    /// it, once the message is durable (or the delivery failed): a committer thread the account
+    /// starts for these, or a thread in [`Account::deliver`] that happened to commit the batch.
+    /// For async servers, so that no thread waits per delivery. `done` must not block.
+    pub fn deliver_then(
+        &self,
+        mailbox: &str,
+        message: PreparedMessage,
+        new: NewMessage,
+        done: impl FnOnce(Result<Delivered, Error>) + Send + 'static,
+    ) {
+        if self.inner.read_only {
+            return done(Err(Error::ReadOnly));
+        }
+        let pending = PendingDelivery { mailbox: mailbox.to_string(), message, new };
+        GroupCommit::submit_then(&self.inner, pending, Box::new(done));
+    }
+
     /// Writes `data` as a new message and delivers it: [`Account::message_writer`], write,
     /// [`MessageWriter::finish`] and [`Account::deliver`] in one call.
     pub fn deliver_bytes(
@@ -372,7 +391,12 @@ impl Account {
 pub(crate) struct GroupCommit {
     state: Mutex<QueueState>,
     done: Condvar,
+    /// Wakes the committer thread (for [`Account::deliver_then`]).
+    work: Condvar,
 }
+
+/// Called with the result of a delivery queued by [`Account::deliver_then`].
+type Callback = Box<dyn FnOnce(Result<Delivered, Error>) + Send>;
 
 #[derive(Default)]
 struct QueueState {
@@ -380,7 +404,13 @@ struct QueueState {
     /// Whether a thread is committing a batch right now.
     leader: bool,
     results: HashMap<u64, Result<Delivered, Error>>,
+    /// Deliveries nobody waits for: their results go to these.
+    callbacks: HashMap<u64, Callback>,
     next_ticket: u64,
+    /// Whether the committer thread was started.
+    committer: bool,
+    /// Set when the account closes: the committer thread ends.
+    closing: bool,
 }
 
 fn lock(m: &Mutex<QueueState>) -> MutexGuard<'_, QueueState> {
@@ -404,27 +434,104 @@ impl GroupCommit {
             if !st.leader && !st.queue.is_empty() {
                 // Nobody is committing: this thread commits everything queued so far (which
                 // includes its own delivery unless the queue is longer than a batch).
-                st.leader = true;
-                let n = st.queue.len().min(MAX_BATCH);
-                let batch: Vec<_> = st.queue.drain(..n).collect();
-                drop(st);
-                let mut guard = LeaderGuard {
-                    gc: self,
-                    tickets: batch.iter().map(|(t, _)| *t).collect(),
-                    results: None,
-                };
-                guard.results = Some(commit_batch(inner, batch));
-                drop(guard);
-                st = lock(&self.state);
+                st = self.lead(inner, st);
                 continue;
             }
             st = self.done.wait(st).unwrap_or_else(PoisonError::into_inner);
         }
     }
+
+    /// Queues a delivery whose result goes to `done`; the committer thread (started on first
+    /// use) commits it unless a thread in [`GroupCommit::submit`] does first.
+    fn submit_then(inner: &Arc<Inner>, delivery: PendingDelivery, done: Callback) {
+        let gc = &inner.group;
+        let mut st = lock(&gc.state);
+        let ticket = st.next_ticket;
+        st.next_ticket += 1;
+        st.queue.push_back((ticket, delivery));
+        st.callbacks.insert(ticket, done);
+        if !st.committer {
+            st.committer = true;
+            let (group, weak) = (inner.group.clone(), Arc::downgrade(inner));
+            let spawned = std::thread::Builder::new()
+                .name("store-commit".into())
+                .spawn(move || committer(group, weak));
+            if let Err(e) = spawned {
+                // Fail what is queued for it rather than leave it waiting for ever.
+                st.committer = false;
+                let failed: Vec<_> = st.callbacks.drain().collect();
+                st.queue.retain(|(t, _)| !failed.iter().any(|(f, _)| f == t));
+                drop(st);
+                let e = Arc::new(Error::io(&inner.dir, "start the commit thread")(e));
+                for (_, cb) in failed {
+                    cb(Err(Error::GroupCommitFailed { source: e.clone() }));
+                }
+                return;
+            }
+        }
+        if !st.leader {
+            gc.work.notify_one();
+        }
+    }
+
+    /// Commits a batch from the queue as its leader, hands out the results, and returns the
+    /// lock again.
+    fn lead<'a>(
+        &'a self,
+        inner: &Inner,
+        mut st: MutexGuard<'a, QueueState>,
+    ) -> MutexGuard<'a, QueueState> {
+        st.leader = true;
+        let n = st.queue.len().min(MAX_BATCH);
+        let batch: Vec<_> = st.queue.drain(..n).collect();
+        drop(st);
+        let mut guard = LeaderGuard {
+            gc: self,
+            tickets: batch.iter().map(|(t, _)| *t).collect(),
+            results: None,
+        };
+        guard.results = Some(commit_batch(inner, batch));
+        drop(guard);
+        lock(&self.state)
+    }
 }
 
-/// Hands a batch's results to the waiting threads and gives up leadership, also if the commit
-/// panicked (then every delivery of the batch fails instead of waiting forever).
+/// The committer thread of an account: commits what [`Account::deliver_then`] queued, until
+/// the account closes. Holds the account only while committing, so it can close meanwhile.
+fn committer(gc: Arc<GroupCommit>, inner: Weak<Inner>) {
+    let mut st = lock(&gc.state);
+    loop {
+        if st.closing {
+            return;
+        }
+        if !st.leader && !st.queue.is_empty() && !st.callbacks.is_empty() {
+            drop(st);
+            let Some(inner) = inner.upgrade() else { return };
+            st = lock(&gc.state);
+            if !st.leader && !st.queue.is_empty() {
+                st = gc.lead(&inner, st);
+            }
+            // The last reference may go here, closing the account: not under the lock.
+            drop(st);
+            drop(inner);
+            st = lock(&gc.state);
+            continue;
+        }
+        st = gc.work.wait(st).unwrap_or_else(PoisonError::into_inner);
+    }
+}
+
+impl GroupCommit {
+    /// Ends the committer thread (the account is closing). Deliveries still queued for it
+    /// cannot be: their owners hold the account.
+    pub(crate) fn close(&self) {
+        lock(&self.state).closing = true;
+        self.work.notify_all();
+    }
+}
+
+/// Hands a batch's results to the waiting threads and callbacks and gives up leadership, also
+/// if the commit panicked (then every delivery of the batch fails instead of waiting forever).
 struct LeaderGuard<'a> {
     gc: &'a GroupCommit,
     tickets: Vec<u64>,
@@ -433,20 +540,31 @@ struct LeaderGuard<'a> {
 
 impl Drop for LeaderGuard<'_> {
     fn drop(&mut self) {
+        let results = self.results.take().unwrap_or_else(|| {
+            self.tickets
+                .iter()
+                .map(|t| (*t, Err(Error::DeliveryAborted { reason: "the group commit panicked" })))
+                .collect()
+        });
         let mut st = lock(&self.gc.state);
         st.leader = false;
-        match self.results.take() {
-            Some(results) => st.results.extend(results),
-            None => {
-                for t in &self.tickets {
-                    st.results.insert(
-                        *t,
-                        Err(Error::DeliveryAborted { reason: "the group commit panicked" }),
-                    );
+        let mut calls = Vec::new();
+        for (ticket, r) in results {
+            match st.callbacks.remove(&ticket) {
+                Some(cb) => calls.push((cb, r)),
+                None => {
+                    st.results.insert(ticket, r);
                 }
             }
         }
+        if !st.queue.is_empty() && !st.callbacks.is_empty() {
+            self.gc.work.notify_one();
+        }
+        drop(st);
         self.gc.done.notify_all();
+        for (cb, r) in calls {
+            cb(r);
+        }
     }
 }
 
@@ -808,5 +926,75 @@ mod tests {
         assert!(n >= 51);
         assert_eq!(acc.snapshot().unwrap().account_modseq().unwrap(), last);
         let _ = Arc::new(());
+    }
+
+    #[test]
+    fn deliver_then_commits_on_the_committer_thread_alongside_waiting_deliveries() {
+        let (_d, acc) = account();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let (acc, tx) = (acc.clone(), tx.clone());
+                std::thread::spawn(move || {
+                    for n in 0..25 {
+                        let mut w = acc.message_writer().unwrap();
+                        w.write_all(&msg(t * 100 + n)).unwrap();
+                        let prepared = w.finish().unwrap();
+                        if n % 5 == 0 {
+                            // Some wait, and may commit others' deliveries.
+                            let d = acc.deliver("Inbox", prepared, NewMessage::default());
+                            tx.send((t * 100 + n, d, "waited")).unwrap();
+                        } else {
+                            let tx = tx.clone();
+                            let id = t * 100 + n;
+                            acc.deliver_then("Inbox", prepared, NewMessage::default(), move |d| {
+                                tx.send((id, d, "callback")).unwrap();
+                            });
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        drop(tx);
+        let results: Vec<_> = rx.iter().collect();
+        assert_eq!(results.len(), 100);
+        assert_eq!(results.iter().filter(|r| r.2 == "callback").count(), 80);
+        let mut uids = BTreeSet::new();
+        for (n, d, _) in results {
+            let d = d.unwrap();
+            assert!(uids.insert(d.uid));
+            assert_eq!(acc.read_message(d.id).unwrap(), msg(n));
+        }
+        assert_eq!(acc.mailbox("Inbox").unwrap().unwrap().counts.messages, 100);
+        // A failing delivery fails only itself, through its callback.
+        let w = acc.message_writer().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        acc.deliver_then("Nope", w.finish().unwrap(), NewMessage::default(), move |d| {
+            tx.send(d).unwrap();
+        });
+        assert!(matches!(rx.recv().unwrap(), Err(Error::MailboxNotFound { .. })));
+    }
+
+    #[test]
+    fn the_committer_thread_does_not_keep_the_account_open() {
+        let (_d, acc) = account();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut w = acc.message_writer().unwrap();
+        w.write_all(&msg(1)).unwrap();
+        acc.deliver_then("Inbox", w.finish().unwrap(), NewMessage::default(), move |d| {
+            tx.send(d).unwrap();
+        });
+        rx.recv().unwrap().unwrap();
+        let weak = Arc::downgrade(&acc.inner);
+        drop(acc);
+        // The committer holds the account only while committing.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while weak.upgrade().is_some() {
+            assert!(std::time::Instant::now() < deadline, "the account stayed open");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }
