@@ -10,6 +10,16 @@
 //! while the previous batch commits, and the directory and database flushes are shared by the
 //! whole batch, which grows by itself while a commit is in flight.
 //!
+//! A message up to the inline limit has no file: its bytes go into the batch's transaction
+//! (see the `bodies` module), so its delivery costs no flush of its own.
+//!
+//! [`Account::deliver_then`] queues a delivery without waiting for it: an async server then
+//! needs no thread per delivery blocked until the commit. The account's committer thread
+//! (started on first use) commits such deliveries, or a thread in [`Account::deliver`] does
+//! when it leads the batch, and calls the delivery's callback with the result. In the SMTP
+//! benchmark this took 85 µs of CPU off each message: the hand-offs to and from a blocking
+//! thread per message cost more than the message's share of the commit.
+//!
 //! A crash at any point leaves no half-written message visible: a file without its message
 //! record has an id at or past the committed "uncommitted from" mark, and is removed when the
 //! account is next opened.
