@@ -7,7 +7,7 @@
 #    Gives smtp-source's own CPU per message, which run.sh's load always costs, and the
 #    sink's, which is what receiving SMTP costs a lean server at the least.
 # 2. Storage floor: the store's benchmark, 32 threads delivering 10 KB messages durably
-#    (file written and fdatasynced, group commit), no SMTP: its CPU per message.
+#    (kept in the account's database, group commit), no SMTP: its CPU per message.
 # 3. DKIM: the least a verification costs, SHA-256 of the 10 KB body and ring's RSA-2048
 #    check of one signature (criterion, the `dkim` bench's "ring limit").
 #
