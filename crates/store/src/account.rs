@@ -24,8 +24,9 @@ pub(crate) type Db = heed::Database<'static, Bytes, Bytes>;
 pub(crate) type Env = heed::Env<WithoutTls>;
 
 /// Size of the LMDB memory map: address space only, the file grows as needed. 64 GiB is room
-/// for tens of millions of messages per account while leaving room for thousands of accounts in
-/// a 47-bit address space.
+/// for the indexes of tens of millions of messages per account, and for small messages kept in
+/// the database up to three quarters of it (then new messages go to files), while leaving room
+/// for a thousand accounts and more in a 47-bit address space.
 const MAP_SIZE: usize = 64 << 30;
 
 /// An account's mailboxes and messages: one LMDB environment (`data.mdb`) plus message files
@@ -113,6 +114,8 @@ pub(crate) struct Inner {
     pub bodies: Option<Db>,
     /// Largest message kept in `bodies` (see [`Account::set_inline_limit`]).
     pub inline_limit: std::sync::atomic::AtomicU64,
+    /// The database's page size.
+    page_size: u64,
     pub read_only: bool,
     write: Mutex<WriteState>,
     pub keywords: RwLock<KeywordTable>,
@@ -477,6 +480,7 @@ impl Inner {
 
         let history = crate::history::open_tables(&env, &dir, opts.read_only)?;
         let bodies = crate::bodies::open_table(&env, &dir, opts.read_only)?;
+        let page_size = u64::from(env.unnamed_database_stat().page_size);
         let fs_sync = files::FileSystemSync::open(&dir)?;
         let inner = Inner {
             dir,
@@ -485,6 +489,7 @@ impl Inner {
             history,
             bodies,
             inline_limit: crate::bodies::DEFAULT_INLINE_LIMIT.into(),
+            page_size,
             read_only: opts.read_only,
             write: Mutex::new(WriteState {
                 stored_next_message_id: next_message_id,
@@ -529,6 +534,16 @@ impl Inner {
             files::sync_dir(parent)?;
         }
         Ok(())
+    }
+
+    /// See `bodies::nearly_full`.
+    pub(crate) fn database_nearly_full(&self) -> bool {
+        let info = self.env.info();
+        crate::bodies::nearly_full(
+            info.last_page_number as u64,
+            self.page_size,
+            info.map_size as u64,
+        )
     }
 
     pub(crate) fn db_err(&self, op: &'static str) -> impl FnOnce(heed::Error) -> Error + use<'_> {

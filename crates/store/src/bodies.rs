@@ -62,6 +62,13 @@ pub(crate) fn open_table(
     })
 }
 
+/// Whether the database has grown past three quarters of its memory map (`MAP_SIZE`): new
+/// messages then go to files, however small, so that the map never fills with messages and
+/// the indexes keep room. (The file never shrinks; pages freed by expunges are reused.)
+pub(crate) fn nearly_full(last_page: u64, page_size: u64, map_size: u64) -> bool {
+    last_page.saturating_add(1).saturating_mul(page_size) > map_size / 4 * 3
+}
+
 impl Account {
     /// Sets the largest message, in bytes, kept inside the database rather than in a file of
     /// its own (see the `bodies` module); 0 writes every message to a file. Applies to
@@ -70,7 +77,8 @@ impl Account {
         self.inner.inline_limit.store(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// The limit set with [`Account::set_inline_limit`].
+    /// The limit set with [`Account::set_inline_limit`] (the limit in force is 0 while the
+    /// database is nearly full, see [`Account::message_writer`]).
     pub fn inline_limit(&self) -> u64 {
         self.inner.inline_limit.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -100,6 +108,18 @@ mod tests {
         let mut r = VerifyReport::default();
         verify_account(acc.dir(), "acc", None, false, &mut r).unwrap();
         r
+    }
+
+    #[test]
+    fn a_nearly_full_database_takes_no_more_messages() {
+        let gib = 1u64 << 30;
+        assert!(!super::nearly_full(0, 4096, 64 * gib));
+        assert!(!super::nearly_full(48 * gib / 4096 - 1, 4096, 64 * gib));
+        assert!(super::nearly_full(48 * gib / 4096, 4096, 64 * gib));
+        assert!(super::nearly_full(u64::MAX, 4096, 64 * gib));
+        // An account's own figures: a fresh database is far from full.
+        let (_d, acc) = account();
+        assert!(!acc.inner.database_nearly_full());
     }
 
     #[test]

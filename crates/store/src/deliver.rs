@@ -312,7 +312,9 @@ pub(crate) struct PendingDelivery {
 }
 
 impl Account {
-    /// Starts writing a new message (see [`MessageWriter`]).
+    /// Starts writing a new message (see [`MessageWriter`]). It is kept in the database if it
+    /// stays within the inline limit, unless the database has grown past three quarters of its
+    /// memory map (then it goes to a file).
     pub fn message_writer(&self) -> Result<MessageWriter, Error> {
         if self.inner.read_only {
             return Err(Error::ReadOnly);
@@ -322,7 +324,10 @@ impl Account {
         let written_at = inner.fs_sync.epoch();
         // From here on, dropping gives the id up (and removes the file once there is one).
         let new_file = NewFile { path: None, id, ids: inner.ids.clone(), owned: true };
-        let limit = inner.inline_limit.load(std::sync::atomic::Ordering::Relaxed);
+        let limit = match inner.database_nearly_full() {
+            true => 0,
+            false => inner.inline_limit.load(std::sync::atomic::Ordering::Relaxed),
+        };
         let mut w = MessageWriter {
             sink: Sink::Memory(Vec::new()),
             new_file,
