@@ -522,12 +522,15 @@ fn committer(gc: Arc<GroupCommit>, inner: Weak<Inner>) {
         if !st.leader && !st.queue.is_empty() && !st.callbacks.is_empty() {
             drop(st);
             let Some(inner) = inner.upgrade() else { return };
-            st = lock(&gc.state);
-            if !st.leader && !st.queue.is_empty() {
-                st = gc.lead(&inner, st);
-            }
+            // A commit that panics fails its batch (see `LeaderGuard`); the thread goes on, so
+            // later deliveries are not left waiting.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let st = lock(&gc.state);
+                if !st.leader && !st.queue.is_empty() {
+                    drop(gc.lead(&inner, st));
+                }
+            }));
             // The last reference may go here, closing the account: not under the lock.
-            drop(st);
             drop(inner);
             st = lock(&gc.state);
             continue;
