@@ -512,7 +512,8 @@ impl GroupCommit {
 }
 
 /// The committer thread of an account: commits what [`Account::deliver_then`] queued, until
-/// the account closes. Holds the account only while committing, so it can close meanwhile.
+/// the account closes or it has been idle for [`COMMITTER_IDLE`]. Holds the account only
+/// while committing, so it can close meanwhile.
 fn committer(gc: Arc<GroupCommit>, inner: Weak<Inner>) {
     let mut st = lock(&gc.state);
     loop {
@@ -535,9 +536,23 @@ fn committer(gc: Arc<GroupCommit>, inner: Weak<Inner>) {
             st = lock(&gc.state);
             continue;
         }
-        st = gc.work.wait(st).unwrap_or_else(PoisonError::into_inner);
+        let (guard, wait) =
+            gc.work.wait_timeout(st, COMMITTER_IDLE).unwrap_or_else(PoisonError::into_inner);
+        st = guard;
+        if wait.timed_out() && st.callbacks.is_empty() && !st.closing {
+            // Idle: an account that gets no mail for a while holds no thread. The next
+            // `deliver_then` starts another (under this lock, so none is missed).
+            st.committer = false;
+            return;
+        }
     }
 }
+
+/// How long the committer thread waits for work before it ends.
+#[cfg(not(test))]
+const COMMITTER_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+#[cfg(test)]
+const COMMITTER_IDLE: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl GroupCommit {
     /// Ends the committer thread (the account is closing). Deliveries still queued for it
@@ -1014,5 +1029,30 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "the account stayed open");
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+    }
+
+    #[test]
+    fn an_idle_committer_thread_ends_and_a_new_one_starts_on_demand() {
+        let (_d, acc) = account();
+        let deliver = |n| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let mut w = acc.message_writer().unwrap();
+            w.write_all(&msg(n)).unwrap();
+            acc.deliver_then("Inbox", w.finish().unwrap(), NewMessage::default(), move |d| {
+                tx.send(d).unwrap();
+            });
+            rx.recv().unwrap().unwrap()
+        };
+        let committer = || lock(&acc.inner.group.state).committer;
+        let d = deliver(1);
+        assert!(committer());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while committer() {
+            assert!(std::time::Instant::now() < deadline, "the idle committer did not end");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let d2 = deliver(2);
+        assert_eq!((d.uid, d2.uid), (1, 2));
+        assert_eq!(acc.read_message(d2.id).unwrap(), msg(2));
     }
 }
