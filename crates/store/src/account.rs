@@ -856,10 +856,7 @@ impl<'a> Tx<'a> {
 
     /// The bytes of message `id` if it is kept in the database, copied out.
     pub(crate) fn body(&self, id: u64) -> Result<Option<Vec<u8>>, Error> {
-        let Some(db) = self.inner.bodies else { return Ok(None) };
-        let v =
-            db.get(&self.txn, &codec::u64_key(id)).map_err(self.inner.db_err("read message"))?;
-        Ok(v.map(<[u8]>::to_vec))
+        Ok(self.inner.stored_body(&self.txn, id)?.map(<[u8]>::to_vec))
     }
 
     /// Removes a message's bytes: from the database in this transaction if it is kept there,

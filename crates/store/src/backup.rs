@@ -83,9 +83,7 @@ pub fn backup(
             let (k, _) = item.map_err(copied.inner.db_err("read messages"))?;
             let Some(id) = codec::read_u64_be(k) else { continue };
             // A message kept in the database came with the copy.
-            if let Some(b) = copied.inner.bodies
-                && b.get(&txn, k).map_err(copied.inner.db_err("read message"))?.is_some()
-            {
+            if copied.inner.stored_body(&txn, id)?.is_some() {
                 in_database += 1;
                 progress.advance(1);
                 continue;

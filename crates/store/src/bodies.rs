@@ -14,10 +14,11 @@
 //! cost about 35 µs each, at 19,000-21,000/s. Messages above the limit stay files because
 //! LMDB keeps a large value in contiguous pages, which a fragmented free list serves slowly.
 
-use heed::CommitOrAbort;
 use heed::types::Bytes;
+use heed::{CommitOrAbort, RoTxn, WithoutTls};
 
-use crate::account::{Db, Env};
+use crate::account::{Db, Env, Inner};
+use crate::codec;
 use crate::{Account, Error};
 
 /// Inline limit of a newly opened account, in bytes.
@@ -67,6 +68,19 @@ pub(crate) fn open_table(
 /// the indexes keep room. (The file never shrinks; pages freed by expunges are reused.)
 pub(crate) fn nearly_full(last_page: u64, page_size: u64, map_size: u64) -> bool {
     last_page.saturating_add(1).saturating_mul(page_size) > map_size / 4 * 3
+}
+
+impl Inner {
+    /// The bytes of message `id` if it is kept in the database (in a write transaction too:
+    /// it dereferences to a read transaction).
+    pub(crate) fn stored_body<'t>(
+        &self,
+        txn: &'t RoTxn<'_, WithoutTls>,
+        id: u64,
+    ) -> Result<Option<&'t [u8]>, Error> {
+        let Some(db) = self.bodies else { return Ok(None) };
+        db.get(txn, &codec::u64_key(id)).map_err(self.db_err("read message"))
+    }
 }
 
 impl Account {

@@ -393,10 +393,7 @@ impl<'a> Snapshot<'a> {
     /// Opens a message for reading: prefix, then the message (from the database or its file).
     pub fn open_message(&self, id: MessageId) -> Result<MessageReader, Error> {
         let m = self.message(id)?.ok_or(Error::MessageNotFound { id: id.0 })?;
-        if let Some(db) = self.inner.bodies
-            && let Some(body) =
-                db.get(&self.txn, &codec::u64_key(id.0)).map_err(self.err("read message"))?
-        {
+        if let Some(body) = self.inner.stored_body(&self.txn, id.0)? {
             return Ok(MessageReader::from_bytes(m.prefix, body.to_vec()));
         }
         MessageReader::new(m.prefix, &self.inner.dir.join(files::message_path(id.0)))

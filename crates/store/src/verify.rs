@@ -265,11 +265,7 @@ pub fn verify_account(
                 rec.mailbox, rec.uid
             ));
         }
-        let inline = match inner.bodies {
-            Some(b) => b.get(&txn, k).map_err(inner.db_err("read message"))?.map(<[u8]>::len),
-            None => None,
-        };
-        if let Some(len) = inline {
+        if let Some(len) = inner.stored_body(&txn, id)?.map(<[u8]>::len) {
             if len as u64 + rec.prefix.len() as u64 != rec.size {
                 problem(format!(
                     "message {id}: size {} in database, stored message {len} + prefix {}",
