@@ -169,7 +169,7 @@ async fn deliver_small(
         Ok(a) => a,
         Err(e) => return Some(Err(err(e))),
     };
-    if data.len() as u64 > account.inline_limit() {
+    if !account.keeps_in_database(data.len() as u64) {
         return None;
     }
     let (account, prepared, new) = match prepare_in(account, target, data) {

@@ -81,6 +81,15 @@ impl Inner {
         let Some(db) = self.bodies else { return Ok(None) };
         db.get(txn, &codec::u64_key(id)).map_err(self.db_err("read message"))
     }
+
+    /// The largest message kept in the database if written now: the account's inline limit,
+    /// or 0 (files only) once the database is nearly full.
+    pub(crate) fn inline_limit_in_force(&self) -> u64 {
+        if self.database_nearly_full() {
+            return 0;
+        }
+        self.inline_limit.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl Account {
@@ -95,6 +104,14 @@ impl Account {
     /// database is nearly full, see [`Account::message_writer`]).
     pub fn inline_limit(&self) -> u64 {
         self.inner.inline_limit.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether a message of `size` bytes written now would be kept in the database: no file,
+    /// and no flush of its own, so writing it does no disk I/O (an async server may then
+    /// prepare it without a blocking thread).
+    pub fn keeps_in_database(&self, size: u64) -> bool {
+        let limit = self.inner.inline_limit_in_force();
+        limit > 0 && size <= limit
     }
 }
 
@@ -167,6 +184,7 @@ mod tests {
     fn a_writer_moves_to_a_file_when_the_message_outgrows_the_limit() {
         let (_d, acc) = account();
         acc.set_inline_limit(100);
+        assert!(acc.keeps_in_database(100) && !acc.keeps_in_database(101));
         let line = b"0123456789012345678901234567890123456789\r\n"; // 42 bytes
         // At the limit: kept in the database.
         let mut w = acc.message_writer().unwrap();
@@ -196,6 +214,9 @@ mod tests {
         drop(w);
         assert_eq!(message_files(&acc), 1);
         assert!(verify(&acc).is_ok());
+        // Limit 0: every message is a file, even an empty one.
+        acc.set_inline_limit(0);
+        assert!(!acc.keeps_in_database(0));
     }
 
     #[test]

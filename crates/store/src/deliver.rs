@@ -324,10 +324,7 @@ impl Account {
         let written_at = inner.fs_sync.epoch();
         // From here on, dropping gives the id up (and removes the file once there is one).
         let new_file = NewFile { path: None, id, ids: inner.ids.clone(), owned: true };
-        let limit = match inner.database_nearly_full() {
-            true => 0,
-            false => inner.inline_limit.load(std::sync::atomic::Ordering::Relaxed),
-        };
+        let limit = inner.inline_limit_in_force();
         let mut w = MessageWriter {
             sink: Sink::Memory(Vec::new()),
             new_file,

@@ -62,7 +62,7 @@ fn durability_child() {
                     if seq % 2 == 1 {
                         message.push_str(&"a line of a large message\r\n".repeat(3000));
                     }
-                    let kept = if message.len() as u64 <= account.inline_limit() {
+                    let kept = if account.keeps_in_database(message.len() as u64) {
                         "inline"
                     } else {
                         "file"
