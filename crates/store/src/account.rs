@@ -861,7 +861,7 @@ impl<'a> Tx<'a> {
 
     /// Removes a message's bytes: from the database in this transaction if it is kept there,
     /// else its file after commit.
-    pub(crate) fn remove_file_after_commit(&mut self, id: u64) -> Result<(), Error> {
+    pub(crate) fn remove_message_bytes(&mut self, id: u64) -> Result<(), Error> {
         if let Some(db) = self.inner.bodies
             && db
                 .delete(&mut self.txn, &codec::u64_key(id))
@@ -1087,7 +1087,7 @@ mod tests {
             // (file still there, pending entry written), a file renamed into msg/ for a
             // transaction that never committed, and a half-written tmp file.
             fs::write(acc.message_file(gone.id), b"left").unwrap();
-            acc.inner.write(|tx| tx.remove_file_after_commit(gone.id.0).map(|_| ())).unwrap();
+            acc.inner.write(|tx| tx.remove_message_bytes(gone.id.0).map(|_| ())).unwrap();
             acc.inner.removals.wait();
             fs::write(acc.message_file(gone.id), b"left").unwrap();
             let next = acc.inner.next_message_id();

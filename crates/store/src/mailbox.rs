@@ -151,7 +151,7 @@ impl Tx<'_> {
                 self.size_delta -= rec.size as i64;
             }
             self.db().messages.delete(&mut self.txn, &key).map_err(self.err("delete message"))?;
-            self.remove_file_after_commit(id)?;
+            self.remove_message_bytes(id)?;
         }
         let end = codec::u32_key(mailbox + 1);
         let range = (std::ops::Bound::Included(&prefix[..]), std::ops::Bound::Excluded(&end[..]));

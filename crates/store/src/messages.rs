@@ -176,7 +176,7 @@ impl Tx<'_> {
                 .messages
                 .delete(&mut self.txn, &codec::u64_key(s.message_id))
                 .map_err(self.err("delete message"))?;
-            self.remove_file_after_commit(s.message_id)?;
+            self.remove_message_bytes(s.message_id)?;
             self.existing_mailbox(mailbox.0)?.counts.sub(s.flags, rec.size);
             self.size_delta -= rec.size as i64;
             uids.push(uid);
