@@ -363,6 +363,50 @@ pub(crate) fn remove_message_file(dir: &Path, id: u64) -> Result<(), Error> {
     }
 }
 
+/// Opens tables added to the account format after it was first written (the history, the
+/// stored messages): in a writable account they are created where missing; a read-only account
+/// written before they existed has none of them (`None`).
+pub(crate) fn open_added_tables<const N: usize>(
+    env: &Env,
+    dir: &Path,
+    read_only: bool,
+    names: [&str; N],
+    (open_op, create_op): (&'static str, &'static str),
+) -> Result<Option<[Db; N]>, Error> {
+    let err = |op| Error::db(dir, op);
+    // (The conversions to an array never fail: as many tables as names.)
+    let r = if read_only {
+        let rtxn = env.read_txn().map_err(err("begin read transaction"))?;
+        env.open_databases_and_commit(rtxn, |dbo, rtxn| -> Result<_, heed::Error> {
+            let mut out = Vec::with_capacity(N);
+            for name in names {
+                match dbo.open_database::<Bytes, Bytes>(rtxn, Some(name))? {
+                    Some(d) => out.push(d),
+                    None => return Ok(CommitOrAbort::Abort(())),
+                }
+            }
+            let tables: [_; N] = out.try_into().map_err(|_| heed::Error::EnvAlreadyOpened)?;
+            Ok(CommitOrAbort::Commit(tables))
+        })
+        .map_err(err(open_op))?
+    } else {
+        let wtxn = env.write_txn().map_err(err("begin write transaction"))?;
+        env.create_databases_and_commit(wtxn, |dbo, wtxn| -> Result<_, heed::Error> {
+            let mut out = Vec::with_capacity(N);
+            for name in names {
+                out.push(dbo.create_database::<Bytes, Bytes>(wtxn, Some(name))?);
+            }
+            let tables: [_; N] = out.try_into().map_err(|_| heed::Error::EnvAlreadyOpened)?;
+            Ok(CommitOrAbort::Commit(tables))
+        })
+        .map_err(err(create_op))?
+    };
+    Ok(match r {
+        CommitOrAbort::Commit(tables) => Some(tables),
+        CommitOrAbort::Abort(()) => None,
+    })
+}
+
 impl Drop for Inner {
     /// Removals still in progress finish first, so a program that expunges and exits leaves
     /// no files behind (they would be removed at the next open otherwise).
@@ -1000,6 +1044,28 @@ mod tests {
     use super::*;
     use crate::test_util::{deliver, msg};
     use crate::{FlagOp, Flags, NewMessage, UidSet};
+
+    #[test]
+    fn added_tables_are_created_when_writable_and_absent_when_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = open_env(dir.path()).unwrap();
+        let ops = ("open", "create");
+        let names = ["one", "two"];
+        assert!(open_added_tables(&env, dir.path(), true, names, ops).unwrap().is_none());
+        let [one, _] = open_added_tables(&env, dir.path(), false, names, ops).unwrap().unwrap();
+        let mut wtxn = env.write_txn().unwrap();
+        one.put(&mut wtxn, b"k", b"v").unwrap();
+        wtxn.commit().unwrap();
+        // Opened again, read-only: the same tables, with what was written.
+        let [one, _] = open_added_tables(&env, dir.path(), true, names, ops).unwrap().unwrap();
+        let rtxn = env.read_txn().unwrap();
+        assert_eq!(one.get(&rtxn, b"k").unwrap(), Some(&b"v"[..]));
+        // One of them missing is as good as none.
+        drop(rtxn);
+        assert!(
+            open_added_tables(&env, dir.path(), true, ["one", "three"], ops).unwrap().is_none()
+        );
+    }
 
     #[test]
     fn state_survives_reopen() {

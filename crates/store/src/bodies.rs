@@ -14,8 +14,7 @@
 //! cost about 35 µs each, at 19,000-21,000/s. Messages above the limit stay files because
 //! LMDB keeps a large value in contiguous pages, which a fragmented free list serves slowly.
 
-use heed::types::Bytes;
-use heed::{CommitOrAbort, RoTxn, WithoutTls};
+use heed::{RoTxn, WithoutTls};
 
 use crate::account::{Db, Env, Inner};
 use crate::codec;
@@ -33,34 +32,9 @@ pub(crate) fn open_table(
     dir: &std::path::Path,
     read_only: bool,
 ) -> Result<Option<Db>, Error> {
-    let err = |op| Error::db(dir, op);
-    if read_only {
-        let rtxn = env.read_txn().map_err(err("begin read transaction"))?;
-        let r = env
-            .open_databases_and_commit(rtxn, |dbo, rtxn| -> Result<_, heed::Error> {
-                Ok(match dbo.open_database::<Bytes, Bytes>(rtxn, Some(NAME))? {
-                    Some(db) => CommitOrAbort::Commit(db),
-                    None => CommitOrAbort::Abort(()),
-                })
-            })
-            .map_err(err("open bodies table"))?;
-        return Ok(match r {
-            CommitOrAbort::Commit(db) => Some(db),
-            CommitOrAbort::Abort(()) => None,
-        });
-    }
-    let wtxn = env.write_txn().map_err(err("begin write transaction"))?;
-    let r = env
-        .create_databases_and_commit(wtxn, |dbo, wtxn| -> Result<_, heed::Error> {
-            Ok(CommitOrAbort::<_, ()>::Commit(
-                dbo.create_database::<Bytes, Bytes>(wtxn, Some(NAME))?,
-            ))
-        })
-        .map_err(err("create bodies table"))?;
-    Ok(match r {
-        CommitOrAbort::Commit(db) => Some(db),
-        CommitOrAbort::Abort(()) => None,
-    })
+    let ops = ("open bodies table", "create bodies table");
+    let table = crate::account::open_added_tables(env, dir, read_only, [NAME], ops)?;
+    Ok(table.map(|[db]| db))
 }
 
 /// Whether the database has grown past three quarters of its memory map (`MAP_SIZE`): new

@@ -29,8 +29,6 @@
 use std::net::IpAddr;
 use std::ops::Bound;
 
-use heed::CommitOrAbort;
-use heed::types::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::account::{Db, Env, Tx};
@@ -237,37 +235,10 @@ pub(crate) fn open_tables(
     dir: &std::path::Path,
     read_only: bool,
 ) -> Result<Option<Tables>, Error> {
-    const NAMES: [&str; 2] = ["history", "history_index"];
-    let err = |op| Error::db(dir, op);
-    if read_only {
-        let rtxn = env.read_txn().map_err(err("begin read transaction"))?;
-        let r = env
-            .open_databases_and_commit(rtxn, |dbo, rtxn| -> Result<_, heed::Error> {
-                let records = dbo.open_database::<Bytes, Bytes>(rtxn, Some(NAMES[0]))?;
-                let index = dbo.open_database::<Bytes, Bytes>(rtxn, Some(NAMES[1]))?;
-                Ok(match (records, index) {
-                    (Some(records), Some(index)) => CommitOrAbort::Commit([records, index]),
-                    _ => CommitOrAbort::Abort(()),
-                })
-            })
-            .map_err(err("open history tables"))?;
-        return Ok(match r {
-            CommitOrAbort::Commit([records, index]) => Some(Tables { records, index }),
-            CommitOrAbort::Abort(()) => None,
-        });
-    }
-    let wtxn = env.write_txn().map_err(err("begin write transaction"))?;
-    let r = env
-        .create_databases_and_commit(wtxn, |dbo, wtxn| -> Result<_, heed::Error> {
-            let records = dbo.create_database::<Bytes, Bytes>(wtxn, Some(NAMES[0]))?;
-            let index = dbo.create_database::<Bytes, Bytes>(wtxn, Some(NAMES[1]))?;
-            Ok(CommitOrAbort::<_, ()>::Commit([records, index]))
-        })
-        .map_err(err("create history tables"))?;
-    Ok(match r {
-        CommitOrAbort::Commit([records, index]) => Some(Tables { records, index }),
-        CommitOrAbort::Abort(()) => None,
-    })
+    let ops = ("open history tables", "create history tables");
+    let tables =
+        crate::account::open_added_tables(env, dir, read_only, ["history", "history_index"], ops)?;
+    Ok(tables.map(|[records, index]| Tables { records, index }))
 }
 
 // Kinds of index entries (first key byte).
